@@ -1,0 +1,32 @@
+"""Force → metrics for every test in METRICS.md. Usable alone: depends only on numpy and scipy.
+
+    from hil.analysis import analyse
+    result = analyse(force, rate_hz, "cmj")
+"""
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+from hil.analysis.result import Issue, Partial, Result
+from hil.analysis.signal import AnalysisInputError, Options, Signal, prepare
+
+TESTS = ("cmj", "sj", "dj", "hops", "iso", "run")
+
+__all__ = ["TESTS", "AnalysisInputError", "Issue", "Result", "analyse"]
+
+
+def analyse(force: np.ndarray, rate_hz: float, test: str, body_mass_kg: float | None = None,
+            drop_height_m: float | None = None) -> Result:
+    """Analyse one recording: ``force`` is (n,) total vertical force or (n, 2) left/right, in N."""
+    if test not in TESTS:
+        raise AnalysisInputError(f"unknown test {test!r}; expected one of {', '.join(TESTS)}")
+    signal = prepare(force, rate_hz)
+    options = Options(body_mass_kg=body_mass_kg, drop_height_m=drop_height_m)
+    module = importlib.import_module(f"hil.analysis.{test}")
+    partial: Partial = module.analyse(signal, options)
+    return Result(test=test, sample_rate_hz=float(rate_hz), metrics=dict(partial.metrics),
+                  events=dict(partial.events), per_rep=tuple(partial.per_rep),
+                  issues=signal.issues + tuple(partial.issues), refused=partial.refused,
+                  needed_until_s=partial.needed_until_s)
