@@ -9,12 +9,14 @@ import importlib
 
 import numpy as np
 
+from hil.analysis import multi
 from hil.analysis.result import Issue, Partial, Result
 from hil.analysis.signal import AnalysisInputError, Options, Signal, prepare
 
 TESTS = ("cmj", "sj", "dj", "hops", "iso", "run")
+analyse_all = multi.analyse_all  # every movement of a recording, one Result each
 
-__all__ = ["TESTS", "AnalysisInputError", "Issue", "Result", "analyse"]
+__all__ = ["TESTS", "AnalysisInputError", "Issue", "Result", "analyse", "analyse_all"]
 
 
 def analyse(force: np.ndarray, rate_hz: float, test: str, body_mass_kg: float | None = None,
@@ -26,7 +28,9 @@ def analyse(force: np.ndarray, rate_hz: float, test: str, body_mass_kg: float | 
     options = Options(body_mass_kg=body_mass_kg, drop_height_m=drop_height_m)
     module = importlib.import_module(f"hil.analysis.{test}")
     partial: Partial = module.analyse(signal, options)
+    # a recording holding several movements: this is the first; say that more follow
+    more = multi.next_movement(signal.force, signal.rate_hz, test, options, partial)
     return Result(test=test, sample_rate_hz=float(rate_hz), metrics=dict(partial.metrics),
                   events=dict(partial.events), per_rep=tuple(partial.per_rep),
-                  issues=signal.issues + tuple(partial.issues), refused=partial.refused,
-                  needed_until_s=partial.needed_until_s)
+                  issues=signal.issues + tuple(partial.issues) + ((more,) if more else ()),
+                  refused=partial.refused, needed_until_s=partial.needed_until_s)

@@ -29,6 +29,15 @@ class Partial:
     ``needed_until_s`` is the time of the last sample the result depends on: the streaming
     analyser emits the result as soon as it has that sample, and the bench measures latency
     from it. ``refused`` means no metric could be supported (exit status 3 on the CLI).
+
+    The rule that makes streaming equal batch: a module given only the first k samples of a
+    recording must return exactly the same Partial as for the whole recording whenever
+    ``needed_until_s`` ≤ (k − 1)/rate. So every decision may use only samples up to
+    ``needed_until_s``; a result that depends on where the recording ends (a movement cut off
+    by the end, a window running past it) sets ``needed_until_s = n/rate`` (one sample past the
+    end) or leaves it None, and streaming then holds it until ``finish()``. A module that must
+    wait for samples it has not seen (say, 0.4 s after a landing) should return that future
+    time rather than refuse, so that the streaming analyser can wait for it cheaply.
     """
 
     metrics: Mapping[str, float] = field(default_factory=dict)
@@ -37,6 +46,12 @@ class Partial:
     issues: tuple[Issue, ...] = ()
     needed_until_s: float | None = None
     refused: bool = False
+
+
+def refusal(code: str, message: str, start_s: float, end_s: float) -> Partial:
+    """A Partial that supports no metric: why, and over which span of the recording. It rests
+    on the recording's end (``needed_until_s`` None), as nothing found so far may change that."""
+    return Partial(issues=(Issue(code, message, start_s, end_s),), refused=True)
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,29 @@
-"""Input checks shared by every test: shape, rate, non-finite samples, saturation, negative force."""
+"""Input checks shared by every test: shape, rate, gaps, non-finite samples, saturation, negative force.
+
+Whether a sample can be trusted (``Signal.bad``) is decided from it and the samples before it
+only, so a prefix of a stream marks the same samples as the whole recording does. Issues are
+reported over their whole span (a clipped plateau from its first sample, though it is known
+only at its third).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from hil.analysis.events import spans
 from hil.analysis.result import Issue
 
 G = 9.80665  # m/s² (METRICS.md)
+NEGATIVE_N = 20.0  # a plate reading below −20 N is off zero (noise is 0.5–3 N RMS)
+NEGATIVE_S = 0.005  # ... for at least this long
+SATURATION_DROP = 0.01  # a clipped plateau: force rose to it by >1 % ...
+SATURATION_REACH = 3  # ... over this many samples ...
+SATURATION_HOLD_S = 0.050  # ... or a plateau held this long (a slow rise into full scale) ...
+SATURATION_HOLD_MIN = 5  # ... and at least this many samples, after rising by >5 % in 0.1 s
+SATURATION_SLOW_RISE, SATURATION_RISE_S = 0.05, 0.1  # (quantised creeping holds values, rises less)
+SATURATION_MIN_DROP_N = 5.0  # ... and by at least this (flight noise repeats values near zero)
+BAD_CODES = ("gap", "nonfinite_samples", "saturation")  # input issues that mark samples bad
 
 
 class AnalysisInputError(ValueError):
@@ -43,11 +59,14 @@ class Signal:
         """True when a sample in [start, stop) cannot be trusted."""
         return bool(self.bad[max(start, 0):max(stop, 0)].any())
 
-
-def _spans(mask: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) index runs where ``mask`` is true."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.view(np.int8), [0]))))
-    return list(zip(edges[0::2], edges[1::2]))
+    def bad_code(self, start: float, stop: float) -> str:
+        """Why samples in [start, stop) cannot be trusted: the code of the first input issue
+        over them (``gap``, ``nonfinite_samples`` or ``saturation``)."""
+        for issue in self.issues:
+            if issue.code in BAD_CODES and issue.start_s * self.rate_hz < stop \
+                    and issue.end_s * self.rate_hz >= start:
+                return issue.code
+        return "gap"
 
 
 def prepare(force: np.ndarray, rate_hz: float) -> Signal:
@@ -68,30 +87,71 @@ def prepare(force: np.ndarray, rate_hz: float) -> Signal:
         raise AnalysisInputError(f"force must be shaped (n,) or (n, 2), got {np.shape(force)}")
     if data.shape[0] < 2:
         raise AnalysisInputError("force has fewer than two samples")
-    total = data.sum(axis=1)
+    total = data.sum(axis=1) if data.shape[1] == 2 else data[:, 0].copy()
     issues: list[Issue] = []
-    nonfinite = ~np.isfinite(data).all(axis=1)
-    for start, stop in _spans(nonfinite):
-        issues.append(Issue("nonfinite_samples", f"{stop - start} non-finite sample(s)",
-                            float(start / rate), float((stop - 1) / rate)))
-    saturated = _saturated(data)
-    for start, stop in _spans(saturated):
+    bad = np.zeros(data.shape[0], dtype=bool)
+    if not np.isfinite(total).all():  # NaN or ±inf in some plate shows in the total
+        lost = np.isnan(data).any(axis=1)
+        infinite = ~lost & ~np.isfinite(data).all(axis=1)
+        for code, mask, what in (("gap", lost, "lost (NaN) sample(s)"),
+                                 ("nonfinite_samples", infinite, "infinite sample(s)")):
+            for start, stop in spans(mask):
+                issues.append(Issue(code, f"{stop - start} {what}", float(start / rate),
+                                    float((stop - 1) / rate)))
+        bad |= lost | infinite
+    saturated = np.zeros(data.shape[0], dtype=bool)
+    for column in data.T:
+        for first, last, known in _saturated(column, rate):
+            saturated[first:last + 1] = True
+            bad[known:last + 1] = True  # marking the samples before ``known`` needs later samples
+    for start, stop in spans(saturated) if saturated.any() else ():
         issues.append(Issue("saturation", f"force held at full scale for {stop - start} samples",
                             float(start / rate), float((stop - 1) / rate)))
-    return Signal(force=data, total=total, rate_hz=rate, bad=nonfinite | saturated,
-                  issues=tuple(issues))
+    if np.fmin.reduce(data, axis=None) < -NEGATIVE_N:  # fmin: lost (NaN) samples ignored
+        for start, stop in spans((data < -NEGATIVE_N).any(axis=1)):
+            if stop - start < NEGATIVE_S * rate:
+                continue  # a plate ringing after an impact dips for a sample or two
+            issues.append(Issue("negative_force", f"force below -{NEGATIVE_N:g} N for "
+                                f"{stop - start} sample(s): the plate is off zero",
+                                float(start / rate), float((stop - 1) / rate)))
+    issues.sort(key=lambda issue: issue.start_s)
+    return Signal(force=data, total=total, rate_hz=rate, bad=bad, issues=tuple(issues))
 
 
-def _saturated(data: np.ndarray, run: int = 3) -> np.ndarray:
-    """Samples in runs of ``run`` or more identical values at a channel's maximum: a clipped ADC."""
-    mask = np.zeros(data.shape[0], dtype=bool)
-    for column in data.T:
-        finite = column[np.isfinite(column)]
-        if finite.size == 0:
-            continue
-        at_max = column == finite.max()
-        # a true peak is one sample; a flat top of several identical maximal samples is clipping
-        for start, stop in _spans(at_max):
-            if stop - start >= run:
-                mask[start:stop] = True
-    return mask
+def _saturated(x: np.ndarray, rate: float) -> list[tuple[int, int, int]]:
+    """Clipped plateaus as (first, last, known) sample indices: runs of identical values at or
+    above every earlier sample, entered by a strict rise, that either rose more than
+    SATURATION_DROP of their value (and SATURATION_MIN_DROP_N) over the SATURATION_REACH samples
+    before (a fast rise: known at the plateau's third sample) or last SATURATION_HOLD_S after
+    rising SATURATION_SLOW_RISE in SATURATION_RISE_S (a slower rise, as in an isometric hold:
+    known once that long). Quantised real data repeats values on a
+    flat stretch or a smooth peak too, but creeps up to them and leaves them within a few samples.
+    The verdict on a sample rests on it and the samples before it from ``known`` on."""
+    reach, n = SATURATION_REACH, x.shape[0]
+    hold = max(SATURATION_HOLD_MIN, int(round(SATURATION_HOLD_S * rate)))
+    rise = int(round(SATURATION_RISE_S * rate))
+    if n <= reach + 2:
+        return []
+    # a plateau's first sample a: x[a] == x[a+1] == x[a+2], entered by a strict rise
+    p = x[reach:n - 2]
+    a = np.flatnonzero((p == x[reach + 1:n - 1]) & (p == x[reach + 2:n]) & (p > x[reach - 1:n - 3])) + reach
+    level = x[a]
+    floor = np.maximum(SATURATION_MIN_DROP_N, SATURATION_DROP * np.abs(level))
+    steep = level - x[a - reach] > floor
+    slow = (a >= rise) & (a + hold <= n) & (level == x[np.minimum(a + hold - 1, n - 1)]) & \
+        (level - x[np.maximum(a - rise, 0)] > np.maximum(SATURATION_MIN_DROP_N,
+                                                         SATURATION_SLOW_RISE * np.abs(level)))
+    keep = steep | slow
+    found = []
+    for start, fast in zip(a[keep].tolist(), steep[keep].tolist()):
+        value = x[start]
+        if value < np.fmax.reduce(x[:start]):
+            continue  # something before it read more: not the plate's full scale
+        stop = start + 2
+        while stop + 1 < n and x[stop + 1] == value:
+            stop += 1
+        if fast:
+            found.append((start, stop, start + 2))
+        elif stop - start + 1 >= hold:
+            found.append((start, stop, start + hold - 1))
+    return found

@@ -1,0 +1,58 @@
+"""Accuracy sweeps: simulate trials, analyse them, compare with the truth, tabulate pass rates.
+
+    from hil.accuracy import Case, sweep, table
+    checks = sweep([Case("cmj", 1000.0, 80.0, 2, seed) for seed in range(20)])
+    print(table(pass_rates(checks)))
+
+Shared by the analysis's accuracy suite and the bench (hil.spec holds the tolerances).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+from hil.analysis import analyse
+from hil.spec import Check, PassRate, check
+
+# what the analysis must be told that a plate cannot measure (the movement's known setting)
+DEFAULT_DROP_HEIGHT_M = 0.30  # sim.movements.dj's default box
+
+
+@dataclass(frozen=True)
+class Case:
+    """One simulated trial: test, rate, body mass, plates, seed, and movement options."""
+
+    test: str
+    rate_hz: float
+    mass_kg: float
+    plates: int
+    seed: int
+    options: Mapping[str, object] = field(default_factory=dict)
+
+
+def run_case(case: Case, noise: str = "typical") -> list[Check]:
+    """Simulate, analyse and check one case against its truth."""
+    from sim.generate import simulate
+
+    trial = simulate(case.test, mass_kg=case.mass_kg, rate_hz=case.rate_hz, plates=case.plates,
+                     noise=noise, seed=case.seed, **dict(case.options))
+    drop = case.options.get("drop_height_m", DEFAULT_DROP_HEIGHT_M) if case.test == "dj" else None
+    force = trial.force if trial.plates == 2 else trial.force[:, 0]
+    result = analyse(force, trial.rate_hz, case.test, drop_height_m=drop)
+    return check(case.test, trial.truth.metrics, result.metrics, trial.rate_hz)
+
+
+def sweep(cases: Iterable[Case], noise: str = "typical") -> list[Check]:
+    """Every case's checks, in order."""
+    return [item for case in cases for item in run_case(case, noise)]
+
+
+def table(rates: Iterable[PassRate]) -> str:
+    """A fixed-width table of pass rates: test, metric, passed/total, rate, verdict."""
+    rows = [("test", "metric", "passed", "rate", "spec")]
+    for rate in rates:
+        rows.append((rate.test, rate.metric, f"{rate.passed}/{rate.total}",
+                     f"{100 * rate.rate:.1f} %", "met" if rate.met else "NOT MET"))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+                     for row in rows)

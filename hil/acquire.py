@@ -1,0 +1,393 @@
+"""Frames → sample blocks, with the plate's sample counter as the time axis.
+
+``Acquisition(plate, raw_path).blocks(timeout)`` reads the plate, records every received byte
+append-only to ``raw_path`` (written as it arrives, fsync'd at intervals, so a crash or a pulled
+cable loses nothing already received), decodes frames, unwraps the 32-bit counters, joins the
+plates by counter, turns counts into newtons, and yields ``SampleBlock``s. Missing counters
+become NaN rows and ``Gap`` records; CRC failures, resyncs, reconnects, clock skew between the
+plates, dead and saturated cells are counted in ``stats`` and listed by ``issues()``.
+
+``RawPlate(raw_path)`` replays a recording through the same decoder: ``Acquisition(RawPlate(p))``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from . import protocol
+from .drivers.base import Plate, PlateError
+
+MAX_BYTES_PER_BLOCK = 1 << 18  # keep reading while data is there, up to this, then decode
+STALL_S = 0.1  # data that stops this long mid-stream, then comes back: a stall
+DRIFT_LEAD_SAMPLES = 3  # a plate this many samples ahead of the other: clock drift
+FLAT_RUN_SAMPLES = 50  # a cell stuck at one value this long while its neighbours move is dead
+FLAT_CHECK_ROWS = 64  # check for stuck cells in batches: it is not urgent, and costs per call
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Counters ``first``..``last`` (inclusive, unwrapped) never arrived from ``plate``."""
+
+    plate: int
+    first: int
+    last: int
+
+    @property
+    def samples(self) -> int:
+        return self.last - self.first + 1
+
+
+@dataclass(frozen=True)
+class StuckCell:
+    plate: int
+    cell: int
+    first: int
+    last: int
+    newtons: float
+    kind: str  # "dead_cell" (stuck at one value) or "saturation" (ADC full scale)
+
+
+@dataclass(frozen=True)
+class SampleBlock:
+    first_counter: int  # unwrapped counter of row 0 (the plate's sample index)
+    force: np.ndarray  # (k, plates) N, the sum of each plate's cells; NaN where a frame is missing
+    cells: np.ndarray  # (k, plates, 4) N
+    host_time_ns: int  # time.monotonic_ns() when the last byte of this block was read
+
+    @property
+    def counters(self) -> np.ndarray:
+        return self.first_counter + np.arange(self.force.shape[0])
+
+
+@dataclass
+class AcquisitionStats:
+    bytes: int = 0
+    frames: int = 0  # good frames decoded
+    lost: int = 0  # frames missing from the rows emitted (plate-rows that are NaN)
+    corrupt: int = 0
+    resyncs: int = 0
+    skipped_bytes: int = 0
+    late: int = 0  # frames behind rows already emitted (duplicates, out of order)
+    reconnects: int = 0
+    stalls: list[tuple[int, float]] = field(default_factory=list)  # (next row, seconds silent)
+    max_lead: int = 0  # largest lead of one plate's counter over the other's
+    gaps: list[Gap] = field(default_factory=list)
+    stuck: list[StuckCell] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        out = {k: v for k, v in self.__dict__.items() if k not in ("gaps", "stuck")}
+        out["gaps"] = [g.__dict__ for g in self.gaps]
+        out["stuck"] = [s.__dict__ for s in self.stuck]
+        return out
+
+
+class Acquisition:
+    def __init__(self, plate: Plate, raw_path: str | Path | None = None,
+                 calibration: protocol.Calibration | None = None,
+                 fsync_interval_s: float = 0.5) -> None:
+        self.plate = plate
+        self.calibration = calibration or plate.read_calibration()
+        self.plates = plate.plates
+        self.decoder = protocol.FrameDecoder(plate.channels)
+        self.stats = AcquisitionStats()
+        self.fsync_interval_ns = int(fsync_interval_s * 1e9)
+        self._raw = self._open_raw(raw_path) if raw_path else None
+        self._last_sync = time.monotonic_ns()
+        self._origin: int | None = None  # raw counter of the first frame: unwrapping reference
+        self._last = np.zeros(self.plates, dtype=np.int64)  # last unwrapped counter per plate
+        self._seen = np.zeros(self.plates, dtype=bool)
+        self._pending = [(np.zeros(0, np.int64), np.zeros((0, plate.channels)))
+                         for _ in range(self.plates)]
+        self.next_row: int | None = None  # unwrapped counter of the next row to emit
+        self._open_gaps: list[Gap | None] = [None] * self.plates
+        self._runs = _FlatRuns(self.plates, plate.channels)
+        self._flat: list[tuple[np.ndarray, np.ndarray]] = []  # rows not yet checked for stuck cells
+        self._flat_start = self._flat_rows = 0
+        self._saturating = np.zeros((self.plates, plate.channels), dtype=bool)
+
+    def _open_raw(self, path: str | Path) -> int:
+        meta = {"format": "forcebench raw frames (hil.protocol)", "plate": self.plate.url,
+                "plates": self.plates, "channels": self.plate.channels,
+                "scale": self.calibration.scale.tolist(),
+                "offset": self.calibration.offset.tolist()}
+        Path(str(path) + ".json").write_text(json.dumps(meta, indent=1))
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def blocks(self, timeout: float = 1.0, until_counter: int | None = None
+               ) -> Iterator[SampleBlock]:
+        """Sample blocks as data arrives; ends when nothing comes for ``timeout`` seconds, or
+        once every row before ``until_counter`` (unwrapped) has been yielded."""
+        last_data = None
+        while until_counter is None or self.next_row is None or self.next_row < until_counter:
+            data = self._read(timeout)
+            now = time.monotonic_ns()
+            if not data:
+                block = self.flush()
+                if block is not None:
+                    yield block
+                return
+            if last_data is not None and now - last_data > STALL_S * 1e9:
+                self.stats.stalls.append((self.next_row or 0, (now - last_data) / 1e9))
+            last_data = now
+            block = self.feed(data, now)
+            if block is not None:
+                yield block
+
+    def _read(self, timeout: float) -> bytes:
+        before = self.plate.reconnects
+        data = self.plate.read(timeout)
+        while data and len(data) < MAX_BYTES_PER_BLOCK:
+            more = self.plate.read(0)
+            if not more:
+                break
+            data += more
+        self.stats.reconnects += self.plate.reconnects - before
+        return data
+
+    def feed(self, data: bytes, host_time_ns: int) -> SampleBlock | None:
+        """Record and decode received bytes; the rows now complete on every plate, if any."""
+        self._record(data)
+        self.stats.bytes += len(data)
+        decoded = self.decoder.feed(data)
+        self.stats.corrupt += decoded.corrupt
+        self.stats.resyncs += decoded.resyncs
+        self.stats.skipped_bytes += decoded.skipped_bytes
+        self._take(decoded.frames)
+        if not self._seen.all():
+            return None
+        return self._emit(int(self._last.min()) + 1, host_time_ns)
+
+    def flush(self) -> SampleBlock | None:
+        """Everything still held (the stream ended): rows up to the last counter seen."""
+        end = self.decoder.finish()
+        self.stats.resyncs += end.resyncs
+        self.stats.skipped_bytes += end.skipped_bytes
+        self._sync()
+        if not self._seen.any():
+            return None
+        block = self._emit(int(self._last[self._seen].max()) + 1, time.monotonic_ns())
+        self._check_flat()
+        return block
+
+    def _record(self, data: bytes) -> None:
+        if self._raw is None:
+            return
+        view = memoryview(data)
+        while view:  # os.write may write less than asked
+            view = view[os.write(self._raw, view):]
+        if time.monotonic_ns() - self._last_sync >= self.fsync_interval_ns:
+            self._sync()
+
+    def _sync(self) -> None:
+        if self._raw is not None:
+            os.fsync(self._raw)
+        self._last_sync = time.monotonic_ns()
+
+    # --- frames → rows ----------------------------------------------------------------------
+
+    def _take(self, frames: np.ndarray) -> None:
+        if frames.size == 0:
+            return
+        self.stats.frames += frames.size
+        if self._origin is None:
+            self._origin = int(frames["counter"][0])
+            self._last[:] = self._origin - 1
+        for plate in range(self.plates):
+            mine = frames[frames["plate"] == plate]
+            if mine.size == 0:
+                continue
+            raw = mine["counter"].astype(np.int64)
+            previous = np.concatenate(([(self._last[plate]) % protocol.COUNTER_MODULUS], raw[:-1]))
+            # signed 32-bit steps, so the counter may wrap and a repeat shows as a step back
+            steps = (raw - previous + (1 << 31)) % protocol.COUNTER_MODULUS - (1 << 31)
+            counters = self._last[plate] + np.cumsum(steps)
+            forward = counters > np.maximum.accumulate(
+                np.concatenate(([self._last[plate]], counters[:-1])))
+            self.stats.late += int(np.count_nonzero(~forward))
+            counters, counts = counters[forward], mine["counts"][forward]
+            if counters.size == 0:
+                continue
+            self._seen[plate] = True
+            self._last[plate] = counters[-1]
+            old_c, old_n = self._pending[plate]
+            self._pending[plate] = (np.concatenate((old_c, counters)),
+                                    np.concatenate((old_n, counts)))
+        if self._seen.all():
+            lead = int(self._last.max() - self._last.min())
+            self.stats.max_lead = max(self.stats.max_lead, lead)
+
+    def _check_flat(self) -> None:
+        if self._flat:
+            self.stats.stuck.extend(self._runs.feed(
+                np.concatenate([c for c, _ in self._flat]),
+                np.concatenate([n for _, n in self._flat]), self._flat_start))
+            self._flat, self._flat_rows = [], 0
+
+    def _emit(self, end: int, host_time_ns: int) -> SampleBlock | None:
+        start = self.next_row if self.next_row is not None else int(
+            min(c[0] for c, _ in self._pending if c.size))
+        if not self._flat:
+            self._flat_start = start
+        if end <= start:
+            return None
+        rows = end - start
+        counts = np.full((rows, self.plates, self.plate.channels), np.nan)
+        for plate in range(self.plates):
+            counters, values = self._pending[plate]
+            late = counters < start
+            now = (counters >= start) & (counters < end)
+            self.stats.late += int(np.count_nonzero(late))
+            counts[counters[now] - start, plate] = values[now]
+            self._pending[plate] = (counters[~(late | now)], values[~(late | now)])
+        missing = np.isnan(counts[:, :, 0])
+        saturated = np.abs(counts) >= protocol.ADC_FULL_SCALE
+        self._note_saturation(saturated, start)
+        cells = self.calibration.to_newtons(np.where(saturated, np.nan, counts))
+        self.stats.lost += int(np.count_nonzero(missing))
+        self._note_gaps(missing, start)
+        self._flat.append((counts, cells))
+        self._flat_rows += rows
+        if self._flat_rows >= FLAT_CHECK_ROWS:
+            self._check_flat()
+        self.next_row = end
+        return SampleBlock(start, cells.sum(axis=2), cells, host_time_ns)
+
+    def _note_saturation(self, saturated: np.ndarray, start: int) -> None:
+        """Runs of ADC full-scale samples: their newtons are unknown (NaN), and listed."""
+        if not saturated.any():
+            self._saturating[:] = False
+            return
+        for plate, cell in zip(*np.nonzero(saturated.any(axis=0))):
+            column = np.concatenate(([False], saturated[:, plate, cell], [False]))
+            edges = np.flatnonzero(np.diff(column.astype(np.int8)))
+            for first, stop in zip(edges[0::2], edges[1::2]):
+                run = StuckCell(int(plate), int(cell), start + int(first), start + int(stop) - 1,
+                                float("nan"), "saturation")
+                previous = self.stats.stuck[-1] if self._saturating[plate, cell] else None
+                if previous is not None and first == 0:  # continues the last block's run
+                    self.stats.stuck[self.stats.stuck.index(previous)] = StuckCell(
+                        plate, cell, previous.first, run.last, previous.newtons, "saturation")
+                else:
+                    self.stats.stuck.append(run)
+        self._saturating = saturated[-1]
+
+    def _note_gaps(self, missing: np.ndarray, start: int) -> None:
+        if not missing.any():
+            self._open_gaps = [None] * self.plates
+            return
+        for plate in range(self.plates):
+            column = np.concatenate(([False], missing[:, plate], [False]))
+            edges = np.flatnonzero(np.diff(column.astype(np.int8)))
+            for first, stop in zip(edges[0::2], edges[1::2]):
+                gap = Gap(plate, start + int(first), start + int(stop) - 1)
+                open_gap = self._open_gaps[plate]
+                if open_gap is not None and open_gap.last + 1 == gap.first:
+                    gap = Gap(plate, open_gap.first, gap.last)  # the same gap, continued
+                    self.stats.gaps[self.stats.gaps.index(open_gap)] = gap
+                else:
+                    self.stats.gaps.append(gap)
+                self._open_gaps[plate] = gap
+
+    # --- reporting --------------------------------------------------------------------------
+
+    def issues(self, rate_hz: float, origin: int = 0) -> list[dict]:
+        """Quality issues (hil.analysis codes) with times in seconds from counter ``origin``."""
+        s = self.stats
+        t = lambda counter: (counter - origin) / rate_hz  # noqa: E731 - a unit conversion
+        out = [{"code": "gap", "message": f"plate {g.plate}: {g.samples} sample(s) missing "
+                f"(counters {g.first}-{g.last})", "start_s": t(g.first), "end_s": t(g.last + 1)}
+               for g in s.gaps]
+        if s.corrupt or s.resyncs:
+            out.append({"code": "crc_error", "message": f"{s.corrupt} corrupt frame(s), "
+                        f"{s.resyncs} resync(s), {s.skipped_bytes} byte(s) skipped",
+                        "start_s": None, "end_s": None})
+        out += [{"code": "stall", "message": f"no data for {seconds:.3f} s",
+                 "start_s": t(row), "end_s": t(row)} for row, seconds in s.stalls]
+        if s.reconnects:
+            out.append({"code": "disconnect", "message": f"the port went away {s.reconnects} "
+                        "time(s) and came back", "start_s": None, "end_s": None})
+        if s.max_lead >= DRIFT_LEAD_SAMPLES:
+            out.append({"code": "clock_drift", "message": f"one plate ran up to {s.max_lead} "
+                        "samples ahead of the other", "start_s": None, "end_s": None})
+        out += [{"code": c.kind, "message": f"plate {c.plate} cell {c.cell}: "
+                 + (f"stuck at {c.newtons:.1f} N" if c.kind == "dead_cell" else "ADC full scale")
+                 + f" for {c.last - c.first + 1} samples",
+                 "start_s": t(c.first), "end_s": t(c.last + 1)} for c in s.stuck]
+        return out
+
+    def close(self) -> None:
+        if self._raw is not None:
+            self._sync()
+            os.close(self._raw)
+            self._raw = None
+
+    def __enter__(self) -> "Acquisition":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _FlatRuns:
+    """Cells stuck at one count while the plate's other cells move: dead or saturated."""
+
+    def __init__(self, plates: int, channels: int) -> None:
+        self.value = np.full((plates, channels), np.nan)
+        self.since = np.zeros((plates, channels), dtype=np.int64)
+        self.others_moved = np.zeros((plates, channels), dtype=np.int64)
+        self.reported = np.zeros((plates, channels), dtype=bool)
+
+    def feed(self, counts: np.ndarray, cells: np.ndarray, start: int) -> list[StuckCell]:
+        rows = counts.shape[0]
+        moved = np.concatenate(((counts[:1] != self.value), counts[1:] != counts[:-1]))
+        last_change = np.where(moved, np.arange(rows)[:, None, None], -1).max(axis=0)
+        changed = last_change >= 0
+        others = np.cumsum((moved.sum(axis=2, keepdims=True) - moved) > 0, axis=0)
+        since_change = others[-1] - np.take_along_axis(
+            others, np.maximum(last_change, 0)[None], axis=0)[0]
+        self.since = np.where(changed, start + last_change, self.since)
+        self.others_moved = np.where(changed, since_change, self.others_moved + others[-1])
+        self.reported &= ~changed
+        self.value = counts[-1]
+        length = start + rows - self.since
+        stuck = ((length >= FLAT_RUN_SAMPLES) & ~self.reported
+                 & (self.others_moved >= length // 2) & np.isfinite(cells[-1]))
+        self.reported |= stuck
+        return [StuckCell(int(p), int(c), int(self.since[p, c]), start + rows - 1,
+                          float(cells[-1, p, c]), "dead_cell")
+                for p, c in zip(*np.nonzero(stuck))]
+
+
+class RawPlate(Plate):
+    """A raw recording played back as if it were a plate (read only)."""
+
+    def __init__(self, path: str | Path, chunk_bytes: int = 1 << 16) -> None:
+        self.url = str(path)
+        try:
+            meta = json.loads(Path(str(path) + ".json").read_text())
+            self.handle = open(path, "rb")
+        except (OSError, ValueError) as error:
+            raise PlateError(f"cannot read raw recording {path}: {error}") from None
+        self.plates, self.channels = int(meta["plates"]), int(meta["channels"])
+        self.calibration = protocol.Calibration(np.array(meta["scale"]), np.array(meta["offset"]))
+        self.chunk_bytes = chunk_bytes
+
+    def read_calibration(self) -> protocol.Calibration:
+        return self.calibration
+
+    def command(self, name: str, *args) -> str | None:
+        raise PlateError(f"a raw recording cannot take the command {name!r}")
+
+    def read(self, timeout: float) -> bytes:
+        return self.handle.read(self.chunk_bytes)
+
+    def close(self) -> None:
+        self.handle.close()

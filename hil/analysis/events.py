@@ -1,0 +1,174 @@
+"""Events in a force trace: runs, threshold crossings and contact/flight edges timed to the sub-sample.
+
+A 20 N threshold is crossed 1–3 ms before force truly reaches the unloaded-plate level, and each
+millisecond cut from the end of propulsion adds g·dt to the takeoff velocity (~2 mm of jump
+height per ms, DOMAIN.md). So edges are found with a threshold but timed where a local quadratic
+fit of the edge meets the unloaded level.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+UNLOADED_N = 50.0  # below this the plate is taken as (nearly) unloaded: flight or nobody on it
+EDGE_FLOOR_N = 10.0  # edge threshold above the unloaded level: at least this, or 5 SD of flight noise
+EDGE_FIT_S = 0.005  # length of edge fitted near the crossing (at least 4 samples)
+RING_BRIDGE_S = 0.005  # loaded blips this short inside an unloaded run are plate ringing
+_NEAR_FLOOR_N = 0.5  # edge samples are followed down to 3 SD of flight noise above the level, ≥ this
+_MAX_EXTRAPOLATION = 1.0  # samples: so the crossing lies at most one sample past the last one followed
+_CORE_TRIM_S = 0.010  # flight samples this close to an edge are left out of the level estimate
+
+
+def spans(mask: np.ndarray) -> np.ndarray:
+    """[start, stop) index runs where ``mask`` is true, as an (k, 2) int array."""
+    edges = np.flatnonzero(mask[1:] != mask[:-1]) + 1
+    if mask.shape[0] and mask[0]:
+        edges = np.concatenate(([0], edges))
+    if mask.shape[0] and mask[-1]:
+        edges = np.concatenate((edges, [mask.shape[0]]))
+    return edges.reshape(-1, 2)
+
+
+def crossings(x: np.ndarray, level: float, rising: bool) -> np.ndarray:
+    """Fractional indices where ``x`` crosses ``level`` (linear interpolation between samples)."""
+    above = x >= level
+    i = np.flatnonzero(above[1:] & ~above[:-1] if rising else ~above[1:] & above[:-1])
+    return i + (level - x[i]) / (x[i + 1] - x[i])
+
+
+@dataclass(frozen=True)
+class Flight:
+    """One unloaded interval [start, stop). Contacts are sample indices, edges fractional indices.
+
+    ``last_contact`` is the last sample before the interval above the edge threshold and
+    ``first_contact`` the first one after it; ``takeoff``/``landing`` are where force truly
+    meets the unloaded ``level``. Takeoff is None when the recording begins unloaded, landing
+    None when it ends unloaded.
+    """
+
+    start: int
+    stop: int
+    level: float
+    noise: float
+    last_contact: int | None
+    takeoff: float | None
+    first_contact: int | None
+    landing: float | None
+
+
+def unloaded_runs(total: np.ndarray, start: int = 0, stop: int | None = None,
+                  bridge: int = 0) -> np.ndarray:
+    """Runs in [start, stop) where force is under UNLOADED_N, with absolute indices. Runs
+    separated by at most ``bridge`` loaded samples are one run (a plate ringing after takeoff
+    can poke above the threshold for a sample or two)."""
+    stop = total.shape[0] if stop is None else stop
+    runs = spans(total[start:stop] < UNLOADED_N) + start
+    if bridge > 0 and runs.shape[0] > 1:
+        joined = runs[1:, 0] - runs[:-1, 1] <= bridge
+        if joined.any():
+            first = np.concatenate(([True], ~joined))  # a run that starts a merged run
+            last = np.concatenate((~joined, [True]))  # a run that ends one
+            runs = np.stack((runs[first, 0], runs[last, 1]), axis=1)
+    return runs
+
+
+def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float) -> Flight:
+    """Level, noise and edges of the unloaded run [run_start, run_stop) of ``total``."""
+    n = total.shape[0]
+    trim = int(round(_CORE_TRIM_S * rate_hz))
+    core = total[run_start + trim:run_stop - trim] if run_stop - run_start > 4 * trim + 4 \
+        else total[run_start:run_stop]
+    if not np.isfinite(core).all():
+        core = core[np.isfinite(core)]  # lost samples bridged over; a run always has finite ones
+    # edges and ringing trimmed off, the mean is safe and steadier than a median
+    level = float(core.mean())
+    # SD from successive differences: blind to a slow drift of the zero
+    noise = float(np.sqrt(np.mean(np.square(np.diff(core))) / 2)) if core.size > 1 else 0.0
+    threshold = level + max(5.0 * noise, EDGE_FLOOR_N)
+    below = np.flatnonzero(total[run_start:run_stop] < threshold)
+    first_below = run_start + int(below[0]) if below.size else run_start
+    last_below = run_start + int(below[-1]) if below.size else run_stop - 1
+    fit = max(4, int(round(EDGE_FIT_S * rate_hz)))
+    near = level + max(3.0 * noise, _NEAR_FLOOR_N)
+    last_contact = takeoff = first_contact = landing = None
+    if run_start > 0:
+        last_contact = first_below - 1
+        takeoff = edge_time(total, _follow(total, last_contact, near, +1), level, -1, fit)
+    if run_stop < n:
+        first_contact = last_below + 1
+        landing = edge_time(total, _follow(total, first_contact, near, -1), level, +1, fit)
+    return Flight(run_start, run_stop, level, noise, last_contact, takeoff, first_contact, landing)
+
+
+def _follow(x: np.ndarray, i: int, near: float, step: int) -> int:
+    """Walk from edge sample ``i`` towards the flight while the edge keeps falling and stays
+    above ``near``: a toe-off tail may decay slowly below the threshold (DOMAIN.md bias)."""
+    limit = x.shape[0] - 1
+    while 0 <= i + step <= limit and near < x[i + step] < x[i]:
+        i += step
+    return i
+
+
+def edge_time(x: np.ndarray, contact: int, level: float, direction: int, fit: int) -> float:
+    """Fractional index where the edge through sample ``contact`` meets ``level``.
+
+    ``direction`` −1: a falling edge ending at ``contact`` (takeoff); +1: a rising edge starting
+    at ``contact`` (landing). A quadratic is fitted (least squares) to up to ``fit`` monotone edge
+    samples and its root nearest the contact, within _MAX_EXTRAPOLATION samples beyond it, is
+    taken; a straight line through the two samples nearest the level is the fallback. Scalar
+    arithmetic on a handful of samples: cheaper than numpy's solvers at this size.
+    """
+    n = x.shape[0]
+    lo, hi = (max(contact - fit + 1, 0), contact + 1) if direction < 0 else (contact, min(contact + fit, n))
+    values = x[lo:hi].tolist()
+    if direction < 0:
+        values.reverse()  # walking away from the flight
+    seg = [values[0] - level]
+    for value in values[1:]:
+        if value - level <= seg[-1]:
+            break  # the edge rises away from the flight; stop where it does not
+        seg.append(value - level)
+    if len(seg) >= 3:
+        root = _quadratic_root(seg)
+        if root is not None:
+            return float(contact + direction * root)
+    if len(seg) >= 2 and seg[1] > seg[0]:
+        u = seg[0] / (seg[1] - seg[0])  # straight line through the two samples nearest the level
+        return float(contact - direction * min(u, _MAX_EXTRAPOLATION))
+    return float(contact - 0.5 * direction)
+
+
+def _quadratic_root(seg: list[float]) -> float | None:
+    """Root in [−_MAX_EXTRAPOLATION, 0] nearest 0 of the least-squares quadratic through
+    (0, seg[0]), (1, seg[1]), ...; None if there is none."""
+    m = len(seg)
+    s1 = s2 = s3 = s4 = 0.0
+    t0 = t1 = t2 = 0.0
+    for u, y in enumerate(seg):
+        uu = u * u
+        s1 += u
+        s2 += uu
+        s3 += uu * u
+        s4 += uu * uu
+        t0 += y
+        t1 += u * y
+        t2 += uu * y
+    # normal equations [[m, s1, s2], [s1, s2, s3], [s2, s3, s4]] · (c0, c1, c2) = (t0, t1, t2)
+    det = m * (s2 * s4 - s3 * s3) - s1 * (s1 * s4 - s3 * s2) + s2 * (s1 * s3 - s2 * s2)
+    if det == 0:
+        return None
+    c0 = (t0 * (s2 * s4 - s3 * s3) - s1 * (t1 * s4 - s3 * t2) + s2 * (t1 * s3 - s2 * t2)) / det
+    c1 = (m * (t1 * s4 - s3 * t2) - t0 * (s1 * s4 - s3 * s2) + s2 * (s1 * t2 - t1 * s2)) / det
+    c2 = (m * (s2 * t2 - t1 * s3) - s1 * (s1 * t2 - t1 * s2) + t0 * (s1 * s3 - s2 * s2)) / det
+    if c2 == 0:
+        roots = [-c0 / c1] if c1 != 0 else []
+    else:
+        disc = c1 * c1 - 4 * c2 * c0
+        if disc < 0:
+            return None
+        q = -0.5 * (c1 + math.copysign(math.sqrt(disc), c1))  # no cancellation when c2 ≈ 0
+        roots = [q / c2, c0 / q] if q != 0 else [0.0]
+    inside = [r for r in roots if -_MAX_EXTRAPOLATION <= r <= 0.0]
+    return max(inside) if inside else None

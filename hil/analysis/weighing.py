@@ -1,0 +1,86 @@
+"""Body weight from the stillest window of quiet standing (McMahon 2018: ≥1 s, lowest SD)."""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+LOADED_N = 100.0  # a weighing window must carry someone: mean force at least this
+UNSTABLE_FRACTION = 0.02  # SD above 2 % of body weight: sway or movement, not quiet standing
+STEP_S = 0.010  # candidate windows are whole blocks of this length
+
+
+@dataclass(frozen=True)
+class Weighing:
+    """Mean and SD of force over samples [start, stop); ``stable`` when the SD is small."""
+
+    body_weight_n: float
+    sd_n: float
+    start: int
+    stop: int
+    stable: bool
+
+
+def weigh(total: np.ndarray, rate_hz: float, start: int = 0, stop: int | None = None,
+          min_s: float = 1.0) -> Weighing | None:
+    """The stillest window of at least ``min_s`` (lowest SD) in [start, stop) of ``total``.
+
+    Windows are whole blocks of STEP_S starting every block from ``start``, plus one ending
+    exactly at ``stop``; block sums give every window's mean and SD in one pass. None when the
+    span is shorter than the window or no window is loaded and free of non-finite samples.
+    """
+    stop = total.shape[0] if stop is None else min(stop, total.shape[0])
+    start = max(start, 0)
+    step = max(1, int(round(STEP_S * rate_hz)))
+    per = max(2, -(-int(round(min_s * rate_hz)) // step))  # blocks per window (≥ min_s)
+    width = per * step
+    if stop - start < width:
+        return None
+    seg = total[start:stop]
+    ref = float(seg[0]) if math.isfinite(seg[0]) else 0.0
+    dev = seg - ref  # relative to a sample, so that the SD of 600 N does not drown in rounding
+    lost = ~np.isfinite(dev)
+    finite = not lost.any()
+    if not finite:
+        dev[lost] = 0.0
+    blocks = dev.shape[0] // step
+    grid = dev[:blocks * step].reshape(blocks, step)
+    ones = _ones(step)
+    s1 = np.cumsum(grid @ ones)
+    s2 = np.cumsum((grid * grid) @ ones)
+    sums = s1[per - 1:].copy()
+    sums[1:] -= s1[:-per]
+    squares = s2[per - 1:].copy()
+    squares[1:] -= s2[:-per]
+    mean = sums / width
+    var = squares / width - mean * mean
+    usable = mean >= LOADED_N - ref
+    if not finite:
+        bad = np.cumsum(lost[:blocks * step].reshape(blocks, step).any(axis=1))
+        spoiled = bad[per - 1:].copy()
+        spoiled[1:] -= bad[:-per]
+        usable &= spoiled == 0
+    candidates = []  # (variance, first sample, mean)
+    if usable.any():
+        best = int(np.argmin(np.where(usable, var, np.inf)))
+        candidates.append((float(var[best]), best * step, float(mean[best])))
+    tail = dev[-width:]  # the window ending exactly at ``stop``, which the grid may miss
+    if finite or not lost[-width:].any():
+        tail_mean = float(tail.sum()) / width
+        if tail_mean >= LOADED_N - ref:
+            candidates.append((float(tail @ tail) / width - tail_mean * tail_mean,
+                               seg.shape[0] - width, tail_mean))
+    if not candidates:
+        return None
+    var_best, first, mean_best = min(candidates)
+    body_weight = ref + mean_best
+    sd = math.sqrt(max(var_best, 0.0) * width / (width - 1))
+    return Weighing(body_weight, sd, start + first, start + first + width,
+                    sd <= UNSTABLE_FRACTION * body_weight)
+
+
+@functools.lru_cache(maxsize=16)
+def _ones(step: int) -> np.ndarray:
+    return np.ones(step)

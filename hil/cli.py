@@ -1,0 +1,260 @@
+"""The ``forcebench`` command: parses arguments and calls the modules that do the work.
+
+Exit statuses: 0 done; 1 the bench found something out of spec; 2 unusable input or arguments
+(one line on standard error); 3 the analysis refused.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_OK, EXIT_OUT_OF_SPEC, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Anything the user can fix: printed as one line, exit status 2."""
+
+
+def _add_simulate(sub: argparse._SubParsersAction) -> None:
+    """``forcebench simulate`` (owned by the simulator: sim/)."""
+    parser = sub.add_parser(
+        "simulate", help="simulate a force-plate recording with its exact truth",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Simulate one test (cmj, sj, dj, hops, iso, run) by a synthetic athlete and "
+                    "write DIR/<ID>.csv (time,fz or time,fz_left,fz_right) and DIR/<ID>.truth.json "
+                    "(the generating model's metrics, events, per_rep and plate parameters). "
+                    "The same arguments always give the same bytes.",
+        epilog="examples:\n"
+               "  forcebench simulate cmj --seed 3 --out traces\n"
+               "  forcebench simulate cmj --plates 2 --height 0.40 --untrimmed step_off_before\n"
+               "  forcebench simulate dj --drop-height 0.45 --rate 2000 --noise high\n"
+               "  forcebench simulate hops --hops 15 --leg left --plates 2\n"
+               "  forcebench simulate iso --variant calf_raise --hold 3 --plot\n"
+               "  forcebench simulate run --speed 4.2 --duration 10 --plates 2 --noise none\n"
+               "exit status: 0 written, 2 bad parameters (one line on standard error)")
+    parser.error = _one_line_error("simulate")  # type: ignore[method-assign]
+    parser.add_argument("test", metavar="ID", help="cmj | sj | dj | hops | iso | run")
+    parser.add_argument("--mass", metavar="KG", help="body mass (default: drawn, 45–120 kg)")
+    parser.add_argument("--rate", metavar="HZ", default="1000", help="sample rate, 250–4000 (default 1000)")
+    parser.add_argument("--seed", metavar="N", default="0", help="random seed (default 0)")
+    parser.add_argument("--noise", metavar="none|typical|high", default="typical",
+                        help="plate noise preset (default typical: 1.5 N RMS, 50 Hz hum, 0.1 N steps)")
+    parser.add_argument("--plates", metavar="1|2", default="1", help="one plate or left/right (default 1)")
+    parser.add_argument("--out", metavar="DIR", default=".", help="output directory (default .)")
+    movement = parser.add_argument_group("movement options (each applies to some tests)")
+    movement.add_argument("--leg", metavar="left|right", help="single-leg variant (cmj sj dj hops iso)")
+    movement.add_argument("--height", metavar="M", help="jump height v²/2g (cmj sj dj)")
+    movement.add_argument("--depth", metavar="M", help="countermovement or squat depth (cmj sj)")
+    movement.add_argument("--drop-height", metavar="M", help="drop-jump box height (dj, default 0.30)")
+    movement.add_argument("--hops", metavar="N", help="number of rebound hops (hops, default 10)")
+    movement.add_argument("--duration", metavar="S", help="recording length in seconds")
+    movement.add_argument("--speed", metavar="M/S", help="running speed (run)")
+    movement.add_argument("--strike", metavar="rearfoot|forefoot", help="foot strike (run)")
+    movement.add_argument("--variant", metavar="mid_thigh_pull|calf_raise|lunge",
+                          help="isometric hold (iso)")
+    movement.add_argument("--hold", metavar="S", help="isometric hold time (iso, default 2–5 s)")
+    movement.add_argument("--untrimmed", metavar="step_off_before|step_off_after",
+                          help="a step off the plate before or after the jump (cmj)")
+    movement.add_argument("--second-jump", action="store_true", help="a second jump (cmj)")
+    movement.add_argument("--fidget", action="store_true", help="a fidget during weighing (cmj)")
+    movement.add_argument("--sway", action="store_true",
+                          help="slow postural sway while standing still (cmj sj dj hops iso)")
+    movement.add_argument("--plot", action="store_true",
+                          help="also write DIR/<ID>.png with the truth events (needs matplotlib)")
+    parser.set_defaults(run=_run_simulate)
+
+
+def _one_line_error(command: str):
+    """argparse's error handler, printing one line instead of the usage block."""
+    def error(message: str):
+        print(f"forcebench {command}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+    return error
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from sim.export import write_trial
+    from sim.generate import simulate
+
+    def number(flag: str, text: str | None, kind: type = float):
+        if text is None:
+            return None
+        try:
+            return kind(text)
+        except ValueError:
+            raise UsageError(f"{flag} must be a{'n integer' if kind is int else ' number'}, "
+                             f"got {text!r}") from None
+
+    options = {
+        "leg": args.leg, "height_m": number("--height", args.height),
+        "depth_m": number("--depth", args.depth),
+        "drop_height_m": number("--drop-height", args.drop_height),
+        "hops": number("--hops", args.hops, int), "duration_s": number("--duration", args.duration),
+        "speed_m_s": number("--speed", args.speed), "strike": args.strike,
+        "variant": args.variant, "hold_s": number("--hold", args.hold),
+        "untrimmed": args.untrimmed, "second_jump": args.second_jump or None,
+        "fidget": args.fidget or None,
+        "sway": args.sway or None,
+    }
+    options = {name: value for name, value in options.items() if value is not None}
+    settings = {"test": args.test, "mass_kg": number("--mass", args.mass),
+                "rate_hz": number("--rate", args.rate), "plates": number("--plates", args.plates, int),
+                "noise": args.noise, "seed": number("--seed", args.seed, int)}
+    trial = simulate(settings.pop("test"), **settings, **options)
+    if args.plot:  # checked before writing: no CSV without its PNG
+        import importlib.util
+
+        from hil.plots import MISSING, plot_trace
+        if importlib.util.find_spec("matplotlib") is None:
+            raise UsageError(MISSING)
+    paths = write_trial(trial, args.out, args.test, {"test": args.test, **settings, **options})
+    if args.plot:
+        paths += (plot_trace(f"{args.out}/{args.test}.png", trial.time, trial.force,
+                             true_events=trial.truth.events,
+                             body_weight_n=trial.truth.metrics["body_weight_n"],
+                             title=f"simulated {args.test} (seed {settings['seed']})"),)
+    print("\n".join(str(path) for path in paths))
+    return EXIT_OK
+
+
+def _add_analyse(sub: argparse._SubParsersAction) -> None:
+    """``forcebench analyse`` (owned by the analysis: hil/analysis/)."""
+    from hil.analysis import TESTS
+
+    parser = sub.add_parser(
+        "analyse", help="analyse a force recording",
+        description="Analyse a recording: one force value (N) per line, or a delimited file "
+                    "with a header (time, fz or fz_left/fz_right). Exit 0 analysed, 2 unusable "
+                    "input, 3 refused.")
+    parser.error = _one_line_error("analyse")  # type: ignore[method-assign]
+    parser.add_argument("path", metavar="PATH", help="recording file, or - for standard input")
+    parser.add_argument("--test", required=True, choices=TESTS, help="which movement it is")
+    parser.add_argument("--rate", type=float, metavar="HZ",
+                        help="sample rate (required without a time column)")
+    parser.add_argument("--body-mass", type=float, metavar="KG", help="known body mass")
+    parser.add_argument("--drop-height", type=float, metavar="M", help="drop-jump box height")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(run=_run_analyse)
+
+
+def _run_analyse(args: argparse.Namespace) -> int:
+    import json
+
+    from hil.analysis import analyse
+    from hil.analysis.io import load
+
+    for flag, value in (("--body-mass", args.body_mass), ("--drop-height", args.drop_height)):
+        if value is not None and not (value > 0 and value < float("inf")):
+            raise UsageError(f"{flag} must be a positive number, got {value}")
+    recording = load(args.path, args.rate)
+    result = analyse(recording.force, recording.rate_hz, args.test,
+                     body_mass_kg=args.body_mass, drop_height_m=args.drop_height)
+    # the whole text is built before anything is printed: nothing half-written on failure
+    text = (json.dumps(result.to_dict(), indent=2, allow_nan=False) if args.json
+            else _analysis_table(result.to_dict()))
+    print(text)
+    return EXIT_REFUSED if result.refused else EXIT_OK
+
+
+def _analysis_table(record: dict) -> str:
+    """The analysis result as a readable table (the --json record, laid out for people)."""
+    lines = [f"{record['test']} at {record['sample_rate_hz']:g} Hz "
+             f"({record['analyser']['name']} {record['analyser']['version']})"]
+    for title in ("metrics", "events"):
+        if record[title]:
+            lines += ["", title] + [f"  {name:<32}{value:>12.5g}"
+                                    for name, value in record[title].items()]
+    if record["per_rep"]:
+        names = list(dict.fromkeys(name for rep in record["per_rep"] for name in rep))
+        widths = [max(len(name), 9) + 2 for name in names]
+        lines += ["", "per repetition", "   #" + "".join(f"{n:>{w}}" for n, w in zip(names, widths))]
+        for number, rep in enumerate(record["per_rep"], start=1):
+            cells = [f"{rep[n]:>{w}.5g}" if n in rep else f"{'-':>{w}}" for n, w in zip(names, widths)]
+            lines.append(f"{number:>4}" + "".join(cells))
+    quality = record["quality"]
+    lines += ["", "quality: " + ("ok" if quality["ok"] else "issues")]
+    for issue in quality["issues"]:
+        start, end = issue["start_s"], issue["end_s"]
+        span = "" if start is None else f" [{start:.3f}–{end if end is not None else start:.3f} s]"
+        lines.append(f"  {issue['code']}: {issue['message']}{span}")
+    return "\n".join(lines)
+
+
+def _add_emulate(sub: argparse._SubParsersAction) -> None:
+    """``forcebench emulate`` (owned by hil/emulator/)."""
+    from . import emulator
+
+    parser = sub.add_parser("emulate", help="run an emulated dual force plate (serial or SCPI)",
+                            description="Run an emulated dual force plate on a pseudo-terminal "
+                                        "(serial) or on TCP (SCPI); the first line printed is "
+                                        "where to reach it.")
+    emulator.add_arguments(parser)
+    parser.set_defaults(run=emulator.run)
+
+
+def _add_replay(sub: argparse._SubParsersAction) -> None:
+    """``forcebench replay`` (owned by hil/bench.py)."""
+    parser = sub.add_parser(
+        "replay", help="replay a scenario against a plate and check accuracy and latency",
+        description="Simulate the scenario's trials, stream them through the plate, analyse them "
+                    "as they arrive and compare with the truth under the spec. Writes "
+                    "report.json, report.xml, plots and raw.bin into the report directory. "
+                    "Exit 0 all within spec, 1 something out of spec, 2 errors.")
+    parser.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML), e.g. scenarios/quick.toml")
+    parser.add_argument("--plate", metavar="URL",
+                        help="plate URL: emulated (default), emulated+scpi, a serial port or "
+                             "pyserial URL, or a VISA resource (default: the scenario's)")
+    parser.add_argument("--report", metavar="DIR", help="report directory (default: reports/<scenario>)")
+    parser.add_argument("--fast", action="store_true",
+                        help="emulated plates stream as fast as the host reads (latency not checked)")
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                        help="give up on a plate silent for this long (default 10 s)")
+    parser.add_argument("--timing-log", metavar="FILE",
+                        help="for a plate you started yourself (forcebench emulate --timing-log): "
+                             "its write times, so that latency can be measured")
+    parser.add_argument("--write-source", action="store_true",
+                        help="only write the scenario's emulator source file(s) into the report "
+                             "directory, for a plate you start yourself, and exit")
+    parser.set_defaults(run=_run_replay)
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hil.bench import Settings, run
+
+    if not 0 < args.timeout <= 3600:
+        raise UsageError(f"--timeout must be between 0 and 3600 s, got {args.timeout:g}")
+    settings = Settings(plate_url=args.plate, fast=args.fast, timeout_s=args.timeout,
+                        timing_log=Path(args.timing_log) if args.timing_log else None)
+    return run(args.scenario, args.report, settings, write_source_only=args.write_source)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="forcebench",
+        description="Simulation and hardware-in-the-loop test bench for force plates.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_simulate, _add_analyse, _add_emulate, _add_replay):
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # argparse itself exits 2 with one line on bad arguments
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print("forcebench: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except (UsageError, ValueError, OSError) as error:
+        # ValueError covers SimulationError and AnalysisInputError; OSError covers files and ports
+        print(f"forcebench: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

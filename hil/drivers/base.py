@@ -1,0 +1,105 @@
+"""The one Plate interface every driver implements, and the errors they raise."""
+from __future__ import annotations
+
+import abc
+
+import numpy as np
+
+from .. import protocol
+
+
+class PlateError(ValueError):
+    """A plate that cannot be reached or used; the CLI prints it as one line (exit 2)."""
+
+
+class PlateUrlError(PlateError):
+    """A plate URL that names no known transport."""
+
+
+class PlateTimeout(PlateError):
+    """The plate did not answer in time."""
+
+
+class PlateDisconnected(PlateError):
+    """The port went away and could not be reopened."""
+
+
+class PlateCommandError(PlateError):
+    """The plate refused a command (SCPI error code and message)."""
+
+    def __init__(self, command: str, code: int, message: str) -> None:
+        super().__init__(f"plate refused {command!r}: {code} {message}")
+        self.code, self.message = code, message
+
+
+class Plate(abc.ABC):
+    """A dual (or single) force plate: commands, and the frame bytes it streams."""
+
+    url: str
+    plates: int = 2
+    channels: int = protocol.CELLS
+    reconnects: int = 0  # times the transport went away and came back
+
+    @abc.abstractmethod
+    def command(self, name: str, *args) -> str | None:
+        """Send a logical command (hil.protocol.COMMANDS); its reply, or None for a setting."""
+
+    @abc.abstractmethod
+    def read(self, timeout: float) -> bytes:
+        """Frame bytes received within ``timeout`` seconds (empty if none came)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Stop streaming if need be, release the port and any emulator process."""
+
+    def identify(self) -> str:
+        return self.command("identify")
+
+    def get_rate(self) -> float:
+        return float(self.command("rate?"))
+
+    def set_rate(self, hz: float) -> None:
+        self.command("rate", hz)
+
+    def tare(self) -> None:
+        self.command("tare")
+
+    def start(self) -> None:
+        self.command("start")
+
+    def stop(self) -> None:
+        self.command("stop")
+
+    def read_calibration(self) -> protocol.Calibration:
+        pairs = [protocol.parse_calibration(self.command("cal?", p)) for p in range(self.plates)]
+        return protocol.Calibration(np.array([s for s, _ in pairs]), np.array([o for _, o in pairs]))
+
+    def write_calibration(self, plate: int, cell: int, scale: float, offset: float) -> None:
+        self.command("cal", plate, cell, scale, offset)
+
+    def status(self) -> dict[str, str]:
+        return protocol.parse_status(self.command("status"))
+
+    def errors(self) -> list[tuple[int, str]]:
+        """Drain the plate's error queue."""
+        found = []
+        for _ in range(64):
+            code, message = protocol.parse_error(self.command("error"))
+            if code == 0:
+                break
+            found.append((code, message))
+        return found
+
+    def _describe(self) -> None:
+        """Learn the plate's shape from its status (after connecting)."""
+        status = self.status()
+        try:
+            self.plates, self.channels = int(status["plates"]), int(status["channels"])
+        except (KeyError, ValueError):
+            raise PlateError(f"{self.url}: status reply lacks plates/channels: {status}") from None
+
+    def __enter__(self) -> "Plate":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,182 @@
+"""The emulated plate on a real pseudo-terminal: reach it with pyserial like a USB plate.
+
+The first line on standard output is the port's path (and a new line after each reconnect of
+a ``disconnect`` fault). Frames are written as the plate's clock ticks: one write per sample
+tick at absolute deadlines in real time, or batches as fast as the reader takes them (fast).
+"""
+from __future__ import annotations
+
+import os
+import selectors
+import sys
+import time
+import tty
+from typing import TextIO
+
+from .. import protocol
+from .device import DeviceError, EmulatedPlate
+from .timing import TimingLog
+
+READ_BYTES = 4096
+FAST_BATCH_TICKS = 1024
+FAST_HIGH_WATER = 128 * 1024  # fast mode makes more frames only when the backlog is below this
+BACKLOG_LIMIT = 8 * 1024 * 1024  # real time: a reader that stops reading loses frames past this
+IDLE_POLL_S = 0.2
+
+
+class PtyPort:
+    """A pseudo-terminal pair in raw mode; we keep the slave open so readers may come and go."""
+
+    def __init__(self) -> None:
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        os.set_blocking(self.master, False)
+        self.path = os.ttyname(self.slave)
+
+    def close(self) -> None:
+        os.close(self.master)
+        os.close(self.slave)
+
+
+class SerialFrontEnd:
+    def __init__(self, plate: EmulatedPlate, fast: bool = False, timing_log: str | None = None,
+                 announce: TextIO = sys.stdout, watch_stdin: bool = False) -> None:
+        self.plate, self.fast, self.announce = plate, fast, announce
+        self.log = TimingLog(timing_log) if timing_log else None
+        self.watch_stdin = watch_stdin
+        self.port = PtyPort()
+        self.inbox = b""
+        self.outbox = bytearray()
+        self.written = 0  # bytes written since start
+        self.pending: list[tuple[int, object]] = []  # (end offset, tick counters) to log
+        self.t0 = 0  # monotonic ns of tick 0
+        self.blocked_until = 0  # a stall: no writes before this
+        self.stalls = self.disconnects = []
+
+    def serve(self) -> None:
+        print(self.port.path, file=self.announce, flush=True)
+        selector = selectors.SelectSelector()  # select() waits in µs; epoll rounds up to ms
+        selector.register(self.port.master, selectors.EVENT_READ, "port")
+        if self.watch_stdin:
+            selector.register(sys.stdin, selectors.EVENT_READ, "stdin")
+        while True:
+            now = time.monotonic_ns()
+            writable = bool(self.outbox) and now >= self.blocked_until
+            selector.modify(self.port.master, selectors.EVENT_READ
+                            | (selectors.EVENT_WRITE if writable else 0), "port")
+            for key, events in selector.select(self._timeout(now)):
+                if key.data == "stdin":
+                    if not os.read(sys.stdin.fileno(), 1024):
+                        return  # our parent went away
+                elif events & selectors.EVENT_READ:
+                    self._read()
+            if self.plate.streaming:
+                disconnect = self._make_due(time.monotonic_ns())
+                if disconnect:
+                    selector.unregister(self.port.master)
+                    self._disconnect(*disconnect)
+                    selector.register(self.port.master, selectors.EVENT_READ, "port")
+            self._write()
+
+    def _timeout(self, now: int) -> float:
+        if self.outbox and now < self.blocked_until:
+            return (self.blocked_until - now) / 1e9
+        if not self.plate.streaming:
+            return IDLE_POLL_S
+        if self.fast:
+            return 0.0 if len(self.outbox) < FAST_HIGH_WATER else IDLE_POLL_S
+        deadline = self.t0 + (self.plate.ticks * 1_000_000_000) / self.plate.rate_hz
+        return max(0.0, (deadline - now) / 1e9)
+
+    def _read(self) -> None:
+        try:
+            data = os.read(self.port.master, READ_BYTES)
+        except BlockingIOError:
+            return
+        except OSError:  # EIO: nobody has the port open; we keep the slave, so it is rare
+            return
+        self.inbox += data
+        while b"\n" in self.inbox:
+            line, self.inbox = self.inbox.split(b"\n", 1)
+            if line.strip():
+                self._command(line)
+
+    def _command(self, line: bytes) -> None:
+        plate = self.plate
+        try:
+            name, args = protocol.parse_command(line, "serial")
+            if plate.streaming and name != "stop":
+                raise DeviceError(-200, "Execution error; streaming")
+            reply = plate.execute(name, args)
+        except (protocol.ProtocolError, DeviceError) as error:
+            error = error if isinstance(error, DeviceError) else DeviceError(-113, str(error))
+            if plate.streaming:  # a reply now would land inside the frame stream: queue it
+                plate.refuse(error)
+            else:
+                self.outbox += f"ERR {protocol.format_error(error.code, error.message)}\n".encode()
+            return
+        if name == "start":
+            self.t0 = time.monotonic_ns()
+            self.stalls = plate.fault_windows("stall")
+            self.disconnects = plate.fault_windows("disconnect")
+        elif name == "stop":
+            self.outbox += protocol.STOPPED_LINE
+            return
+        self.outbox += ((reply if reply is not None else "OK") + "\n").encode()
+
+    def _make_due(self, now: int) -> tuple[int, float] | None:
+        """Make the ticks that are due; a disconnect fault reached is returned, not made."""
+        plate = self.plate
+        if self.fast:
+            if len(self.outbox) >= FAST_HIGH_WATER:
+                return None
+            count = FAST_BATCH_TICKS
+        else:
+            count = int((now - self.t0) * plate.rate_hz // 1_000_000_000) + 1 - plate.ticks
+        for at, seconds in self.disconnects:
+            if plate.ticks <= at < plate.ticks + count:
+                count = at - plate.ticks
+                if count == 0:
+                    self.disconnects = [d for d in self.disconnects if d[0] != at]
+                    return at, seconds
+        for at, seconds in self.stalls:
+            if plate.ticks <= at < plate.ticks + count:
+                self.blocked_until = now + int(seconds * 1e9)
+        if count <= 0:
+            return None
+        chunk = plate.make(count)
+        if not self.fast and len(self.outbox) + len(chunk.data) > BACKLOG_LIMIT:
+            plate.overflow += chunk.tick_counters.size
+            return None
+        self.outbox += chunk.data
+        self.pending.append((self.written + len(self.outbox), chunk.tick_counters))
+        return None
+
+    def _write(self) -> None:
+        if not self.outbox or time.monotonic_ns() < self.blocked_until:
+            return
+        now = time.monotonic_ns()  # before the write: the reader may run before it returns
+        try:
+            n = os.write(self.port.master, self.outbox)
+        except BlockingIOError:
+            return
+        self.written += n
+        del self.outbox[:n]
+        while self.pending and self.pending[0][0] <= self.written:
+            if self.log:
+                self.log.record(self.pending[0][1], now)
+            self.pending.pop(0)
+
+    def _disconnect(self, at: int, seconds: float) -> None:
+        """Pull the cable: the port vanishes, frames meanwhile are lost, a new port appears."""
+        self.port.close()
+        self.outbox.clear()
+        self.written, self.pending = 0, []
+        until = time.monotonic_ns() + int(seconds * 1e9)
+        time.sleep(seconds)
+        plate = self.plate
+        lost = int(seconds * plate.rate_hz) if self.fast else \
+            int((until - self.t0) * plate.rate_hz // 1_000_000_000) + 1 - plate.ticks
+        plate.make(max(0, lost), lost=True)
+        self.port = PtyPort()
+        print(self.port.path, file=self.announce, flush=True)

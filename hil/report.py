@@ -1,0 +1,210 @@
+"""A replay's record: report.json (one serialisable record), report.xml (JUnit), PNG plots.
+
+The JSON record is the contract (see the README's "Report format"); the JUnit file and the
+plots are views of it, so that CI systems and people can read the same run.
+"""
+from __future__ import annotations
+
+import json
+import math
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+MAX_TRACE_PLOTS = 12  # the first trial of each test and every failure, up to this many
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What a trace plot needs: the trial's acquired force with true and detected events."""
+
+    label: str
+    time: np.ndarray
+    force: np.ndarray
+    true_events: Mapping[str, float] = field(default_factory=dict)
+    detected_events: Mapping[str, float] = field(default_factory=dict)
+
+
+def latency_summary(latencies_s: Sequence[float]) -> dict[str, float | int | None]:
+    """p50 / p99 / max of the latencies (None when no result was timed)."""
+    values = np.asarray(latencies_s, dtype=float)
+    if values.size == 0:
+        return {"count": 0, "p50_s": None, "p99_s": None, "max_s": None}
+    return {"count": int(values.size), "p50_s": float(np.percentile(values, 50)),
+            "p99_s": float(np.percentile(values, 99)), "max_s": float(values.max())}
+
+
+def write(directory: str | Path, record: Mapping[str, Any], traces: Sequence[Trace] = (),
+          latencies_s: Sequence[float] = (), sample_latencies_s: Sequence[float] = ()) -> list[Path]:
+    """Write the plots, report.json and report.xml into ``directory``; returns the files written.
+
+    The JSON gets a ``plots`` entry: the PNG file names, or why none were drawn."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    skipped = plots_available()
+    pngs = [] if skipped else write_plots(directory, record, traces, latencies_s, sample_latencies_s)
+    record = {**record, "plots": {"files": [p.name for p in pngs], "skipped": skipped}}
+    return [write_json(directory / "report.json", record),
+            write_junit(directory / "report.xml", record)] + pngs
+
+
+def write_json(path: Path, record: Mapping[str, Any]) -> Path:
+    # written whole then renamed, so a reader never sees half a report
+    partial = path.with_suffix(".json.part")
+    partial.write_text(json.dumps(_plain(record), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    partial.replace(path)
+    return path
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe: numpy scalars to Python, non-finite floats to None (JSON has no NaN)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def junit(record: Mapping[str, Any]) -> ET.ElementTree:
+    """JUnit XML: a test case per trial and metric, one per trial for acquisition quality,
+    one per metric for the ≥95 % rule, and one for latency."""
+    name = record["scenario"]["name"]
+    suite = ET.Element("testsuite", name=f"forcebench.replay.{name}")
+    counts = {"tests": 0, "failures": 0, "skipped": 0}
+
+    def case(classname: str, case_name: str, failure: str | None = None, skipped: str | None = None,
+             output: str | None = None) -> None:
+        element = ET.SubElement(suite, "testcase", classname=classname, name=case_name, time="0")
+        counts["tests"] += 1
+        if failure is not None:
+            ET.SubElement(element, "failure", message=failure.split("\n")[0], type="OutOfSpec").text = failure
+            counts["failures"] += 1
+        elif skipped is not None:
+            ET.SubElement(element, "skipped", message=skipped)
+            counts["skipped"] += 1
+        if output:
+            ET.SubElement(element, "system-out").text = output
+
+    for trial in record["trials"]:
+        classname = f"{name}.{trial['test']}"
+        issues = trial["quality"]["issues"]
+        # what the bench noted (a crash, no result) and what the analysis said, for failures
+        issue_text = "; ".join(list(trial.get("notes") or [])
+                               + [f"{i['code']}: {i['message']}" for i in issues])
+        if trial.get("acquisition_issues"):
+            text = "; ".join(f"{i['code']}: {i['message']}" for i in trial["acquisition_issues"])
+            why = "; ".join(trial.get("notes") or [f"unexpected acquisition issues: {text}"])
+            case(classname, f"{trial['label']} acquisition",
+                 failure=None if trial["status"] == "flagged" else why, output=text)
+            for item in trial["checks"]:
+                case(classname, f"{trial['label']} {item['name']}",
+                     skipped=f"not checked: the trial was hit by acquisition faults ({text})")
+            continue
+        if not trial["checks"] and trial["status"] == "fail":
+            case(classname, f"{trial['label']} analysis", failure=f"no result: {issue_text or 'nothing emitted'}")
+        for item in trial["checks"]:
+            case(classname, f"{trial['label']} {item['name']}",
+                 failure=None if item["passed"] else _check_failure(item, issue_text))
+    for rate in record["pass_rates"]:
+        percent = 100 * rate["rate"]
+        text = (f"{rate['passed']}/{rate['total']} trials within tolerance ({percent:.1f} %), "
+                f"need {100 * rate['min_rate']:.0f} %")
+        case(f"{name}.pass_rate", f"{rate['test']} {rate['metric']}",
+             failure=None if rate["met"] else text, output=text)
+    latency = record["latency"]
+    if latency.get("limit_p99_s") is not None:
+        text = latency_text(latency)
+        if latency.get("checked"):
+            case(f"{name}.latency", "p99", failure=None if latency["met"] else text, output=text)
+        else:
+            case(f"{name}.latency", "p99", skipped=latency.get("note") or "not checked")
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    suite.set("errors", "0")
+    root = ET.Element("testsuites", name="forcebench")
+    root.append(suite)
+    for key in ("tests", "failures", "skipped"):
+        root.set(key, suite.get(key))
+    root.set("errors", "0")
+    return ET.ElementTree(root)
+
+
+def _check_failure(item: Mapping[str, Any], issues: str) -> str:
+    unit = item["unit"]
+    if item["measured"] is None:
+        text = f"{item['name']} missing from the result (truth {item['truth']:.6g} {unit})"
+        return text + (f"; quality: {issues}" if issues else "")
+    return (f"{item['name']}: measured {item['measured']:.6g} {unit}, truth {item['truth']:.6g} {unit}, "
+            f"error {item['error']:+.4g} {unit}, limit ±{item['limit']:.4g} {unit}")
+
+
+def latency_text(latency: Mapping[str, Any]) -> str:
+    def ms(key: str) -> str:
+        return "n/a" if latency.get(key) is None else f"{1000 * latency[key]:.2f} ms"
+    return (f"latency p50 {ms('p50_s')}, p99 {ms('p99_s')}, max {ms('max_s')} over "
+            f"{latency.get('count', 0)} results; limit p99 {ms('limit_p99_s')}")
+
+
+def write_junit(path: Path, record: Mapping[str, Any]) -> Path:
+    tree = junit(record)
+    ET.indent(tree)
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+def write_plots(directory: Path, record: Mapping[str, Any], traces: Sequence[Trace],
+                latencies_s: Sequence[float], sample_latencies_s: Sequence[float] = ()) -> list[Path]:
+    """Trace plots (true vs detected events) and histograms of result and sample latency."""
+    from hil import plots
+
+    name = record["scenario"]["name"]
+    written = []
+    for trace in traces[:MAX_TRACE_PLOTS]:
+        path = directory / f"trace-{trace.label}.png"
+        plots.plot_trace(path, trace.time, trace.force, true_events=dict(trace.true_events),
+                         detected_events=dict(trace.detected_events), title=f"{name}: {trace.label}")
+        written.append(path)
+    if len(latencies_s):
+        path = directory / "latency.png"
+        plots.plot_latency_histogram(path, np.asarray(latencies_s, dtype=float),
+                                     title=f"{name}: end-to-end latency ({record['mode']})")
+        written.append(path)
+    if len(sample_latencies_s):
+        path = directory / "latency-samples.png"
+        plots.plot_latency_histogram(path, np.asarray(sample_latencies_s, dtype=float),
+                                     title=f"{name}: sample latency, wire + acquisition ({record['mode']})")
+        written.append(path)
+    return written
+
+
+def plots_available() -> str | None:
+    """None when plots can be drawn, else why not (one line for the record)."""
+    try:
+        import matplotlib  # noqa: F401
+        from hil import plots  # noqa: F401
+    except ImportError as error:
+        return f"plots skipped: {error} (install the 'plot' extra)"
+    return None
+
+
+def traces_to_plot(record: Mapping[str, Any]) -> list[str]:
+    """Labels of the trials worth a plot: the first of each test, then every failure, capped."""
+    chosen: list[str] = []
+    seen: set[str] = set()
+    for trial in record["trials"]:
+        if trial["test"] not in seen:
+            seen.add(trial["test"])
+            chosen.append(trial["label"])
+    for trial in record["trials"]:
+        if trial["status"] != "pass" and trial["label"] not in chosen:
+            chosen.append(trial["label"])
+    return chosen[:MAX_TRACE_PLOTS]

@@ -1,0 +1,33 @@
+"""Speed of the simulator: 1,000 five-second 1000 Hz CMJ trials, each with its own athlete and
+exact truth, target under 1 s on one core (sim.movements.cmj.simulate_batch).
+
+The reference measured in the same run is the floor for any generator of that much data:
+allocating and filling the 1,000 × 5,001 output once with a vectorised expression."""
+from __future__ import annotations
+
+import timeit
+
+import numpy as np
+
+from sim.athlete import Athlete
+from sim.movements.cmj import simulate_batch
+
+TRIALS, RATE, DURATION = 1000, 1000.0, 5.0
+
+
+def thousand_cmjs(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    athletes = [Athlete.draw(rng) for _ in range(TRIALS)]
+    return simulate_batch(athletes, RATE, rng, duration_s=DURATION)
+
+
+def test_bench_thousand_cmj_trials(benchmark):
+    trials = benchmark.pedantic(thousand_cmjs, rounds=3, iterations=1, warmup_rounds=0)
+    assert len(trials) == TRIALS and trials[0].force.shape == (5001, 1)
+    assert len({t.truth.metrics["jump_height_m"] for t in trials}) == TRIALS  # own athletes
+    assert all("jump_height_m" in t.truth.metrics for t in trials)
+    t = np.arange(5001) / RATE
+    floor = min(timeit.repeat(lambda: np.sin(t[None, :] * np.arange(TRIALS)[:, None]), number=1, repeat=3))
+    benchmark.extra_info["reference_fill_s"] = round(floor, 4)
+    if benchmark.stats is not None:  # None with --benchmark-disable
+        assert benchmark.stats.stats.min < 1.0

@@ -1,0 +1,162 @@
+"""Streaming analysis: the same results as the batch analysis, as soon as the data allow."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hil.analysis import TESTS, AnalysisInputError, analyse_all
+from hil.analysis import streaming
+from hil.analysis.streaming import StreamingAnalyser
+from sim.generate import simulate
+
+
+def options_for(test: str) -> dict:
+    return {"drop_height_m": 0.30} if test == "dj" else {}
+
+
+def stream(force: np.ndarray, rate: float, test: str, sizes, **options):
+    """Feed ``force`` in blocks whose sizes cycle through ``sizes``; results with the index of
+    the last sample fed when each was emitted (None: at finish)."""
+    plates = 1 if force.ndim == 1 else force.shape[1]
+    analyser = StreamingAnalyser(test, rate, plates=plates, **options)
+    emitted, i, k = [], 0, 0
+    while i < force.shape[0]:
+        size = sizes[k % len(sizes)]
+        k += 1
+        for result in analyser.feed(force[i:i + size]):
+            emitted.append((result, i + min(size, force.shape[0] - i) - 1))
+        i += size
+    emitted += [(result, None) for result in analyser.finish()]
+    return emitted
+
+
+def assert_same(batch, streamed) -> None:
+    assert len(streamed) == len(batch)
+    for expected, (got, _) in zip(batch, streamed):
+        assert got.to_dict() == expected.to_dict()  # every number to the last digit
+        assert got.needed_until_s == expected.needed_until_s
+        assert got.refused == expected.refused
+
+
+def random_sizes(seed: int) -> list[int]:
+    return np.random.default_rng(seed).integers(1, 101, size=500).tolist()
+
+
+@pytest.mark.parametrize("test", TESTS)
+@pytest.mark.parametrize("rate, plates, seed", [(500.0, 1, 1), (1000.0, 2, 2), (2000.0, 1, 3)])
+def test_streaming_equals_batch_for_every_test(test, rate, plates, seed):
+    trial = simulate(test, mass_kg=70.0, rate_hz=rate, plates=plates, noise="typical", seed=seed)
+    force = trial.force if plates == 2 else trial.force[:, 0]
+    batch = analyse_all(force, rate, test, **options_for(test))
+    assert_same(batch, stream(force, rate, test, random_sizes(seed), **options_for(test)))
+
+
+@pytest.mark.parametrize("sizes", [[1], [100], [7, 93, 1, 50]])
+def test_block_sizes_do_not_change_the_result(sizes):
+    trial = simulate("cmj", mass_kg=82.0, rate_hz=1000.0, plates=2, noise="typical", seed=4)
+    batch = analyse_all(trial.force, 1000.0, "cmj")
+    assert_same(batch, stream(trial.force, 1000.0, "cmj", sizes))
+
+
+def test_cmj_result_is_emitted_with_the_last_sample_it_needs():
+    trial = simulate("cmj", mass_kg=64.0, rate_hz=1000.0, noise="typical", seed=5)
+    force = trial.force[:, 0]
+    (result, at), = stream(force, 1000.0, "cmj", [1])
+    assert at == int(round(result.needed_until_s * 1000.0))  # not one sample later
+    assert result.needed_until_s < (force.shape[0] - 1) / 1000.0  # long before the end
+    assert result.metrics["jump_height_m"] == pytest.approx(trial.truth.metrics["jump_height_m"], abs=0.002)
+
+
+def test_each_movement_of_a_stream_is_a_result():
+    trial = simulate("cmj", mass_kg=90.0, rate_hz=1000.0, noise="typical", seed=6, second_jump=True)
+    force = trial.force[:, 0]
+    batch = analyse_all(force, 1000.0, "cmj")
+    streamed = stream(force, 1000.0, "cmj", random_sizes(6))
+    assert len(batch) == 2 and all(at is not None for _, at in streamed)
+    assert_same(batch, streamed)
+
+
+def test_lost_samples_stream_like_batch_and_are_reported():
+    trial = simulate("cmj", mass_kg=70.0, rate_hz=1000.0, noise="typical", seed=7)
+    force = trial.force[:, 0].copy()
+    at = int(trial.truth.events["propulsion_s"] * 1000)
+    force[at:at + 20] = np.nan  # the bench passes NaN for samples the acquisition lost
+    batch = analyse_all(force, 1000.0, "cmj")
+    streamed = stream(force, 1000.0, "cmj", random_sizes(7))
+    assert_same(batch, streamed)
+    assert "gap" in {issue.code for issue in streamed[0][0].issues}
+
+
+def test_recording_ending_in_flight_is_emitted_at_finish(real_dir):
+    force = np.loadtxt(real_dir / "subject01_trial2.force.txt")
+    batch = analyse_all(force, 1200.0, "cmj")
+    streamed = stream(force, 1200.0, "cmj", random_sizes(8))
+    assert_same(batch, streamed)
+    assert streamed[0][1] is None  # it needed to know the recording had ended
+
+
+def test_nothing_found_gives_one_refusal_at_finish():
+    force = 700.0 + np.random.default_rng(9).normal(0.0, 1.5, 3000)
+    streamed = stream(force, 1000.0, "cmj", [10])
+    assert len(streamed) == 1 and streamed[0][0].refused and streamed[0][1] is None
+
+
+def test_the_module_is_not_rerun_on_every_block(monkeypatch):
+    calls = []
+    real_prepare = streaming.prepare
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real_prepare(*args, **kwargs)
+
+    monkeypatch.setattr(streaming, "prepare", counting)
+    trial = simulate("cmj", mass_kg=75.0, rate_hz=1000.0, noise="typical", seed=10)
+    force = trial.force[:, 0]
+    stream(force, 1000.0, "cmj", [1])
+    assert len(calls) <= force.shape[0] / 10 + 5  # at most one attempt per 10 ms of data
+
+
+def test_bad_blocks_and_arguments_are_refused():
+    analyser = StreamingAnalyser("cmj", 1000.0, plates=2)
+    with pytest.raises(AnalysisInputError):
+        analyser.feed(np.ones(5))  # one column for two plates
+    with pytest.raises(AnalysisInputError):
+        analyser.feed(np.ones((101, 2)))
+    with pytest.raises(AnalysisInputError):
+        StreamingAnalyser("jump", 1000.0)
+    with pytest.raises(AnalysisInputError):
+        StreamingAnalyser("cmj", -1.0)
+    analyser.finish()
+    with pytest.raises(AnalysisInputError):
+        analyser.feed(np.ones((1, 2)))
+
+
+def test_run_is_analysed_once_at_finish(monkeypatch):
+    """A run's result covers the whole recording (it rests on its end): no attempt before finish()."""
+    calls = []
+    real_prepare = streaming.prepare
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real_prepare(*args, **kwargs)
+
+    monkeypatch.setattr(streaming, "prepare", counting)
+    trial = simulate("run", mass_kg=70.0, rate_hz=1000.0, plates=2, noise="typical", seed=11)
+    streamed = stream(trial.force, 1000.0, "run", random_sizes(11))
+    assert len(calls) == 1 and all(at is None for _, at in streamed)
+    assert_same(analyse_all(trial.force, 1000.0, "run"), streamed)
+
+
+@pytest.mark.parametrize("test", TESTS)
+@pytest.mark.parametrize("damage, code", [("holes", "gap"), ("clip", "saturation")])
+def test_streaming_equals_batch_on_damaged_recordings(test, damage, code):
+    trial = simulate(test, mass_kg=80.0, rate_hz=1000.0, plates=2, noise="typical", seed=12)
+    force = trial.force.copy()
+    rng = np.random.default_rng(12)
+    if damage == "holes":  # lost samples scattered over the recording, in one plate
+        force[rng.choice(force.shape[0], 6, replace=False), 0] = np.nan
+    else:  # a plate whose full scale is below the largest force
+        force = np.minimum(force, 0.8 * np.nanmax(force, axis=0))
+    batch = analyse_all(force, 1000.0, test, **options_for(test))
+    assert_same(batch, stream(force, 1000.0, test, random_sizes(12), **options_for(test)))
+    assert code in {issue.code for result in batch for issue in result.issues}
