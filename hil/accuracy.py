@@ -1,6 +1,7 @@
 """Accuracy sweeps: simulate trials, analyse them, compare with the truth, tabulate pass rates.
 
     from hil.accuracy import Case, sweep, table
+    from hil.spec import pass_rates
     checks = sweep([Case("cmj", 1000.0, 80.0, 2, seed) for seed in range(20)])
     print(table(pass_rates(checks)))
 

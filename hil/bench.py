@@ -9,6 +9,7 @@ emulator's write time of the last sample it needed (both CLOCK_MONOTONIC).
 """
 from __future__ import annotations
 
+import importlib.metadata
 import inspect
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import numpy as np
 
 from hil import report, spec
 from hil.acquire import Acquisition
+from hil.analysis.result import ANALYSER_NAME, ANALYSER_VERSION
 from hil.analysis.streaming import StreamingAnalyser
 from hil.drivers import EMULATED_URLS, open_plate
 from hil.emulator.faults import parse_faults
@@ -488,7 +490,8 @@ def build_record(scenario: Scenario, url: str, fast: bool, trials: list[dict], c
     wall_s = sum(o.wall_s for o in outcomes)
     stream_s = sum(o.stream_s for o in outcomes)
     return {
-        "forcebench": {"version": "0.1.0"},
+        "forcebench": {"version": importlib.metadata.version("forcebench")},
+        "analyser": {"name": ANALYSER_NAME, "version": ANALYSER_VERSION},
         "scenario": {"name": scenario.name, "source": scenario.source,
                      "description": scenario.description},
         "plate": {"url": url, "identity": outcomes[0].identity if outcomes else None,

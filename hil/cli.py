@@ -20,10 +20,11 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "simulate", help="simulate a force-plate recording with its exact truth",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Simulate one test (cmj, sj, dj, hops, iso, run) by a synthetic athlete and "
-                    "write DIR/<ID>.csv (time,fz or time,fz_left,fz_right) and DIR/<ID>.truth.json "
-                    "(the generating model's metrics, events, per_rep and plate parameters). "
-                    "The same arguments always give the same bytes.",
+        description="Simulate one test (cmj, sj, dj, hops, iso, run) by a synthetic athlete drawn\n"
+                    "from the seed, measured by a simulated plate, and write DIR/<ID>.csv\n"
+                    "(time,fz or time,fz_left,fz_right) and DIR/<ID>.truth.json: the generating\n"
+                    "model's metrics, events and per_rep (METRICS.md names) and the plate's true\n"
+                    "parameters. The same arguments always give the same bytes.",
         epilog="examples:\n"
                "  forcebench simulate cmj --seed 3 --out traces\n"
                "  forcebench simulate cmj --plates 2 --height 0.40 --untrimmed step_off_before\n"
@@ -32,27 +33,26 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
                "  forcebench simulate iso --variant calf_raise --hold 3 --plot\n"
                "  forcebench simulate run --speed 4.2 --duration 10 --plates 2 --noise none\n"
                "exit status: 0 written, 2 bad parameters (one line on standard error)")
-    parser.error = _one_line_error("simulate")  # type: ignore[method-assign]
     parser.add_argument("test", metavar="ID", help="cmj | sj | dj | hops | iso | run")
     parser.add_argument("--mass", metavar="KG", help="body mass (default: drawn, 45–120 kg)")
     parser.add_argument("--rate", metavar="HZ", default="1000", help="sample rate, 250–4000 (default 1000)")
-    parser.add_argument("--seed", metavar="N", default="0", help="random seed (default 0)")
+    parser.add_argument("--seed", metavar="N", default="0", help="random seed, a whole number ≥ 0 (default 0); each seed is another athlete")
     parser.add_argument("--noise", metavar="none|typical|high", default="typical",
                         help="plate noise preset (default typical: 1.5 N RMS, 50 Hz hum, 0.1 N steps)")
     parser.add_argument("--plates", metavar="1|2", default="1", help="one plate or left/right (default 1)")
     parser.add_argument("--out", metavar="DIR", default=".", help="output directory (default .)")
     movement = parser.add_argument_group("movement options (each applies to some tests)")
     movement.add_argument("--leg", metavar="left|right", help="single-leg variant (cmj sj dj hops iso)")
-    movement.add_argument("--height", metavar="M", help="jump height v²/2g (cmj sj dj)")
-    movement.add_argument("--depth", metavar="M", help="countermovement or squat depth (cmj sj)")
-    movement.add_argument("--drop-height", metavar="M", help="drop-jump box height (dj, default 0.30)")
-    movement.add_argument("--hops", metavar="N", help="number of rebound hops (hops, default 10)")
-    movement.add_argument("--duration", metavar="S", help="recording length in seconds")
-    movement.add_argument("--speed", metavar="M/S", help="running speed (run)")
-    movement.add_argument("--strike", metavar="rearfoot|forefoot", help="foot strike (run)")
+    movement.add_argument("--height", metavar="M", help="jump height v²/2g, 0.01–0.8 (cmj sj dj; default: the athlete's)")
+    movement.add_argument("--depth", metavar="M", help="countermovement or squat depth, 0.05–0.6 (cmj sj)")
+    movement.add_argument("--drop-height", metavar="M", help="drop-jump box height, 0.05–1.0 (dj, default 0.30)")
+    movement.add_argument("--hops", metavar="N", help="number of rebound hops, 1–50 (hops, default 10)")
+    movement.add_argument("--duration", metavar="S", help="recording length (default: the movement and 1–1.5 s of standing; run 6)")
+    movement.add_argument("--speed", metavar="M/S", help="running speed, 2–7 (run; default: the athlete's, 2.8–4.2)")
+    movement.add_argument("--strike", metavar="rearfoot|forefoot", help="foot strike (run, default rearfoot)")
     movement.add_argument("--variant", metavar="mid_thigh_pull|calf_raise|lunge",
-                          help="isometric hold (iso)")
-    movement.add_argument("--hold", metavar="S", help="isometric hold time (iso, default 2–5 s)")
+                          help="isometric hold (iso, default mid_thigh_pull)")
+    movement.add_argument("--hold", metavar="S", help="isometric hold time, 0.5–30 (iso, default drawn 2–5 s)")
     movement.add_argument("--untrimmed", metavar="step_off_before|step_off_after",
                           help="a step off the plate before or after the jump (cmj)")
     movement.add_argument("--second-jump", action="store_true", help="a second jump (cmj)")
@@ -67,7 +67,7 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
 def _one_line_error(command: str):
     """argparse's error handler, printing one line instead of the usage block."""
     def error(message: str):
-        print(f"forcebench {command}: error: {message}", file=sys.stderr)
+        print(f"forcebench{' ' + command if command else ''}: error: {message}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
     return error
 
@@ -101,18 +101,18 @@ def _run_simulate(args: argparse.Namespace) -> int:
                 "rate_hz": number("--rate", args.rate), "plates": number("--plates", args.plates, int),
                 "noise": args.noise, "seed": number("--seed", args.seed, int)}
     trial = simulate(settings.pop("test"), **settings, **options)
+    extra = {}
     if args.plot:  # checked before writing: no CSV without its PNG
         import importlib.util
 
         from hil.plots import MISSING, plot_trace
         if importlib.util.find_spec("matplotlib") is None:
             raise UsageError(MISSING)
-    paths = write_trial(trial, args.out, args.test, {"test": args.test, **settings, **options})
-    if args.plot:
-        paths += (plot_trace(f"{args.out}/{args.test}.png", trial.time, trial.force,
-                             true_events=trial.truth.events,
-                             body_weight_n=trial.truth.metrics["body_weight_n"],
-                             title=f"simulated {args.test} (seed {settings['seed']})"),)
+        extra["png"] = lambda path: plot_trace(
+            path, trial.time, trial.force, true_events=trial.truth.events,
+            body_weight_n=trial.truth.metrics["body_weight_n"],
+            title=f"simulated {args.test} (seed {settings['seed']})")
+    paths = write_trial(trial, args.out, args.test, {"test": args.test, **settings, **options}, extra)
     print("\n".join(str(path) for path in paths))
     return EXIT_OK
 
@@ -126,7 +126,6 @@ def _add_analyse(sub: argparse._SubParsersAction) -> None:
         description="Analyse a recording: one force value (N) per line, or a delimited file "
                     "with a header (time, fz or fz_left/fz_right). Exit 0 analysed, 2 unusable "
                     "input, 3 refused.")
-    parser.error = _one_line_error("analyse")  # type: ignore[method-assign]
     parser.add_argument("path", metavar="PATH", help="recording file, or - for standard input")
     parser.add_argument("--test", required=True, choices=TESTS, help="which movement it is")
     parser.add_argument("--rate", type=float, metavar="HZ",
@@ -237,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_simulate, _add_analyse, _add_emulate, _add_replay):
         add(sub)
+    # one line on bad arguments, never argparse's usage block (exit status 2 either way)
+    parser.error = _one_line_error("")  # type: ignore[method-assign]
+    for name, command in sub.choices.items():
+        command.error = _one_line_error(name)  # type: ignore[method-assign]
     return parser
 
 

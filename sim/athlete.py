@@ -35,9 +35,9 @@ class Athlete:
     cmj_height_m: float = 0.35  # v²/2g from take-off velocity
     cmj_depth_m: float = 0.30  # lowest centre-of-mass point below standing
     cmj_time_to_takeoff_s: float = 0.85
-    propulsion_pace: float = 0.57  # mean propulsive velocity / take-off velocity
-    takeoff_rise_m: float = 0.10  # centre of mass at take-off above standing (extended ankles)
-    takeoff_slope_bw_s: float = 25.0  # how fast the force is still falling at take-off
+    propulsion_pace: float = 0.60  # mean propulsive velocity / take-off velocity
+    takeoff_rise_m: float = 0.14  # centre of mass at take-off above standing (ankles, arms up)
+    takeoff_slope_bw_s: float = 30.0  # how fast the force is still falling at take-off
     landing_peak_time_s: float = 0.05  # touchdown to the landing peak
     landing_peak_bw: float = 4.2  # landing peak force (lower when the touchdown is slow)
     landing_bottom_bw: float = 1.4  # force at the lowest point after landing
@@ -45,7 +45,7 @@ class Athlete:
     # squat jump and drop jump
     sj_height_ratio: float = 0.9  # squat-jump height / CMJ height
     dj_contact_time_s: float = 0.22
-    dj_height_ratio: float = 0.8  # drop-jump rebound height / CMJ height
+    dj_height_ratio: float = 0.9  # drop-jump rebound height / CMJ height
     # hops (pogo)
     hop_contact_time_s: float = 0.18
     hop_flight_time_s: float = 0.38
@@ -89,7 +89,7 @@ class Athlete:
         unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise SimulationError(f"unknown athlete field(s): {', '.join(sorted(unknown))}")
-        u = rng.uniform(size=24)
+        u = rng.uniform(size=24)  # one spare draw (u[23]): kept so every seed keeps its athlete
 
         def span(i: int, lo: float, hi: float) -> float:
             return lo + (hi - lo) * u[i]
@@ -101,7 +101,7 @@ class Athlete:
             mass_kg=mass,
             left_share=left_share_from_asym(asym),
             landing_left_share=left_share_from_asym(landing_asym),
-            cmj_height_m=0.25 + 0.25 * u[0] ** 1.8,  # most runners jump 0.28–0.40 m
+            cmj_height_m=0.25 + 0.25 * u[0] ** 1.8,  # half of the runners jump 0.27–0.40 m
             cmj_depth_m=0.25 + 0.10 * (u[1] + u[0] ** 1.8) / 2,  # higher jumpers dip deeper
             propulsion_pace=span(4, 0.57, 0.63),
             takeoff_rise_m=span(5, 0.12, 0.17),

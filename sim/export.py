@@ -1,16 +1,18 @@
 """Writing a trial to disk: DIR/<name>.csv (time and force per plate) and DIR/<name>.truth.json.
 
-Files are written to a temporary name in the same directory and renamed into place, so a
-reader never sees a half-written file and an error leaves nothing behind.
+Files are written to temporary names in the same directory and renamed into place together,
+so a reader never sees a half-written file and an error leaves nothing behind.
 """
 from __future__ import annotations
 
+import errno
+import functools
 import io
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -36,28 +38,48 @@ def truth_json(trial: Trial, simulation: Mapping[str, Any] | None = None) -> str
 
 
 def write_trial(trial: Trial, directory: str | Path, name: str,
-                simulation: Mapping[str, Any] | None = None) -> tuple[Path, Path]:
-    """Write ``name``.csv and ``name``.truth.json into ``directory`` (created if needed)."""
+                simulation: Mapping[str, Any] | None = None,
+                extra: Mapping[str, Callable[[Path], Any]] | None = None) -> tuple[Path, ...]:
+    """Write ``name``.csv and ``name``.truth.json into ``directory`` (created if needed), and
+    ``name``.<suffix> for each ``extra`` writer (called with a temporary path to fill).
+
+    Every file is written to a temporary name first and all are renamed into place only when
+    all of them are complete, so a failure leaves nothing behind (not even a lone CSV)."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    contents = {directory / f"{name}.csv": csv_text(trial),
-                directory / f"{name}.truth.json": truth_json(trial, simulation)}
-    for path, text in contents.items():
-        _write_atomically(path, text)
-    csv_path, json_path = contents
-    return csv_path, json_path
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    texts = {directory / f"{name}.csv": csv_text(trial),
+             directory / f"{name}.truth.json": truth_json(trial, simulation)}
+    writers: dict[Path, Callable[[Path], Any]] = {
+        path: functools.partial(_write_text, text=text) for path, text in texts.items()}
+    writers.update({directory / f"{name}.{suffix}": write for suffix, write in (extra or {}).items()})
+    created = not directory.exists()
+    temporaries: list[Path] = []
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as file:
-            file.write(text)
-        os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide the trace from other users
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
+        directory.mkdir(parents=True, exist_ok=True)
+        for path in writers:
+            if path.is_dir():
+                raise IsADirectoryError(errno.EISDIR, f"{path.name} is a directory")
+        for path, write in writers.items():
+            handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+            os.close(handle)
+            temporaries.append(Path(temporary))
+            write(temporaries[-1])
+            os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide the trace from other users
+        for path, temporary in zip(writers, temporaries):
+            os.replace(temporary, path)
+    except BaseException as error:
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
+        if created and directory.is_dir() and not any(directory.iterdir()):
+            directory.rmdir()  # the directory was made for these files only
+        if isinstance(error, OSError):
+            raise OSError(f"cannot write the trial into {directory}: {error.strerror or error}") from error
         raise
+    return tuple(writers)
+
+
+def _write_text(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as file:
+        file.write(text)
 
 
 def _plain(value: Any) -> Any:

@@ -17,6 +17,7 @@ from sim.athlete import Athlete
 from sim.movements import TESTS
 from sim.trial import SimulationError, Trial
 
+
 def simulate(test: str, *, mass_kg: float | None = None, rate_hz: float = 1000.0,
              plates: int = 1, noise: str = "typical", seed: int = 0, **options) -> Trial:
     """Simulate ``test`` (one of sim.movements.TESTS) as a plate measures it; ``options`` go to
@@ -41,11 +42,12 @@ def _movement(test: str, mass_kg, rate_hz, plates, seed, options) -> tuple[Trial
     if test not in TESTS:
         raise SimulationError(f"unknown test {test!r}; expected one of {', '.join(TESTS)}")
     try:
-        rate_hz, seed = float(rate_hz), int(seed)
-    except (TypeError, ValueError):
+        rate_hz, whole = float(rate_hz), int(seed)
+    except (TypeError, ValueError, OverflowError):
         raise SimulationError("rate and seed must be numbers") from None
-    if seed < 0:
-        raise SimulationError(f"seed must be a non-negative integer, got {seed}")
+    if whole != seed or whole < 0:  # int() would silently turn 1.5 into seed 1
+        raise SimulationError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = whole
     movement = importlib.import_module(f"sim.movements.{test}")
     unknown = set(options) - movement.OPTIONS
     if unknown:

@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.trial import G
 
-State = tuple  # (position m, velocity m/s, acceleration m/s²[, jerk m/s³ (default 0)]): floats or arrays
+State = tuple  # (position m, velocity m/s, acceleration m/s²[, jerk m/s³, default 0])
 ORDER = 8  # coefficients per segment
 
 # rows: value, 1st, 2nd, 3rd derivative at u = 1 of u⁴…u⁷ (the free part of a septic on [0, 1])
@@ -158,14 +158,14 @@ class Path:
         return np.maximum(m * (G + self.acceleration(t)), 0.0)
 
 
-def _jerk_inner(a: np.ndarray, b: np.ndarray, duration: np.ndarray) -> np.ndarray:
-    """∫₀ᵀ a'''(t)·b'''(t) dt of two batches of position polynomials (..., 8)."""
+def _jerk_inner(x: np.ndarray, y: np.ndarray, duration: np.ndarray) -> np.ndarray:
+    """∫₀ᵀ x‴(t)·y‴(t) dt (the product of their jerks) for batches of position polynomials."""
     k = np.arange(3, ORDER)
     w = k * (k - 1) * (k - 2)  # t^k → jerk coefficient of t^(k−3)
     power = k[:, None] + k[None, :] - 5
     T = np.asarray(duration, dtype=float)[..., None, None]
     gram = w[:, None] * w[None, :] * T**power / power
-    return np.einsum("...i,...ij,...j->...", a[..., 3:], gram, b[..., 3:])
+    return np.einsum("...i,...ij,...j->...", x[..., 3:], gram, y[..., 3:])
 
 
 def smooth_knot(first: np.ndarray | float, start: State, knot: tuple, second: np.ndarray | float,

@@ -15,6 +15,8 @@ from hil.spec import pass_rates
 
 RATES = (500.0, 1000.0, 2000.0)
 TRIALS_PER_TEST = 96  # 576 trials, 16 per (test, rate, plates); ~5 s on one core
+SINGLE_LEG_TRIALS = 24  # per test with a single-leg variant (run has none): 120 trials
+SWAY_TRIALS = 24  # per test with a sway option: 120 trials
 
 
 def cases() -> list[Case]:
@@ -36,6 +38,39 @@ def test_every_metric_meets_the_accuracy_spec(rates, capsys):
     report = table(rates)
     with capsys.disabled():  # the table is part of the suite's output, not only on failure
         print(f"\naccuracy spec, {len(cases())} simulated trials, typical noise\n{report}")
+    missed = [f"{r.test} {r.metric}" for r in rates if not r.met]
+    assert not missed, f"below 95 %: {', '.join(missed)}\n{report}"
+
+
+def single_leg_cases() -> list[Case]:
+    """The single-leg variants (one foot on one plate, or on the left or right of two)."""
+    rng = np.random.default_rng(20261127)
+    return [Case(test, RATES[i % 3], float(rng.uniform(45.0, 120.0)), 1 + (i // 3) % 2,
+                 seed=20_000 + 100 * TESTS.index(test) + i,
+                 options={"leg": "left" if i % 2 else "right"})
+            for test in TESTS if test != "run" for i in range(SINGLE_LEG_TRIALS)]
+
+
+def test_single_leg_variants_meet_the_accuracy_spec(capsys):
+    rates = pass_rates(sweep(single_leg_cases()))
+    report = table(rates)
+    with capsys.disabled():
+        print(f"\nsingle leg, {len(single_leg_cases())} simulated trials, typical noise\n{report}")
+    missed = [f"{r.test} {r.metric}" for r in rates if not r.met]
+    assert not missed, f"below 95 %: {', '.join(missed)}\n{report}"
+    assert {r.test for r in rates} == set(TESTS) - {"run"}
+
+
+def test_postural_sway_meets_the_accuracy_spec(capsys):
+    """Slow sway while standing (1–6 N SD, 0.2–1.5 Hz): the weighing spans the whole quiet stance."""
+    rng = np.random.default_rng(20261128)
+    cases = [Case(test, RATES[i % 3], float(rng.uniform(45.0, 120.0)), 1 + (i // 3) % 2,
+                  seed=30_000 + 100 * TESTS.index(test) + i, options={"sway": True})
+             for test in ("cmj", "sj", "dj", "hops", "iso") for i in range(SWAY_TRIALS)]
+    rates = pass_rates(sweep(cases))
+    report = table(rates)
+    with capsys.disabled():
+        print(f"\npostural sway, {len(cases)} simulated trials, typical noise\n{report}")
     missed = [f"{r.test} {r.metric}" for r in rates if not r.met]
     assert not missed, f"below 95 %: {', '.join(missed)}\n{report}"
 

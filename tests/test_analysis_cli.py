@@ -117,3 +117,17 @@ def test_huge_file_refused_without_reading_it(tmp_path):
     done = forcebench(path, "--test", "cmj", "--rate", 1000)
     _unusable(done, "input limit")
     assert os.path.getsize(path) == 2 * 2**30
+
+
+def test_json_shape_is_the_documented_one(hops_csv):
+    done = forcebench(hops_csv[0], "--test", "hops", "--json")
+    record = json.loads(done.stdout)
+    assert list(record) == ["test", "sample_rate_hz", "metrics", "events", "per_rep", "quality",
+                            "analyser"]
+    for part in ("metrics", "events"):
+        assert record[part] and all(isinstance(v, float) for v in record[part].values())
+    assert record["per_rep"] and all(isinstance(v, float) for rep in record["per_rep"] for v in rep.values())
+    assert set(record["quality"]) == {"ok", "issues"} and isinstance(record["quality"]["ok"], bool)
+    for issue in record["quality"]["issues"]:
+        assert set(issue) == {"code", "message", "start_s", "end_s"}
+    assert set(record["analyser"]) == {"name", "version"}

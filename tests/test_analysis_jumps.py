@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hil.analysis import AnalysisInputError, analyse, analyse_all
-from hil.analysis.events import crossings, edge_time, flight, spans, unloaded_runs
+from hil.analysis.events import edge_time, flight, spans, unloaded_runs
 from hil.analysis.signal import G, prepare
 from hil.analysis.weighing import weigh
 from sim.generate import simulate
@@ -35,12 +35,9 @@ def codes(result) -> set[str]:
 
 # ---------------------------------------------------------------------------- events
 
-def test_spans_and_crossings():
+def test_spans():
     mask = np.array([0, 1, 1, 0, 1, 0, 0, 1], dtype=bool)
     assert spans(mask).tolist() == [[1, 3], [4, 5], [7, 8]]
-    x = np.array([0.0, 10.0, 20.0, 10.0, 0.0])
-    assert crossings(x, 15.0, rising=True).tolist() == [1.5]
-    assert crossings(x, 5.0, rising=False).tolist() == [3.5]
 
 
 @pytest.mark.parametrize("offset", [0.0, 0.3, 0.7])

@@ -104,3 +104,10 @@ def test_a_plate_off_zero_measures_the_same(test, rate, offset):
             assert shifted[name] == pytest.approx(value, abs=1 / rate), name
         else:
             assert shifted[name] == pytest.approx(value, rel=0.002, abs=1e-9), name
+
+
+@pytest.mark.parametrize("options", [{"body_mass_kg": -70.0}, {"body_mass_kg": 0.0},
+                                     {"drop_height_m": float("nan")}, {"drop_height_m": "0.3"}])
+def test_bad_options_raise_the_documented_error(options):
+    with pytest.raises(AnalysisInputError):
+        analyse(np.full(3000, 700.0), 1000.0, "dj", **options)

@@ -87,6 +87,12 @@ BAD = [
     ("dj", "--drop-height", "-1"),
     ("hops", "--hops", "2.5"),
     ("cmj", "--seed", "-1"),
+    ("cmj", "--mass", "nan"),
+    ("cmj", "--rate", "nan"),
+    ("cmj", "--height", "inf"),
+    ("cmj", "--plates", "0"),
+    ("iso", "--hold", "nan"),
+    ("run", "--leg", "left"),
     (),
 ]
 
@@ -130,3 +136,45 @@ def test_sway_option(tmp_path):
     assert standing.mean() == pytest.approx(record["metrics"]["body_weight_n"], abs=1e-3)
     refused = forcebench("run", "--sway", "--out", str(tmp_path))
     assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_same_arguments_same_bytes_in_every_file_including_the_png(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    for name in ("a", "b"):
+        assert main(["simulate", "run", "--plates", "2", "--seed", "5", "--plot",
+                     "--out", str(tmp_path / name)]) == 0
+    files = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert files == ["run.csv", "run.png", "run.truth.json"]
+    for name in files:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert main(["simulate", "run", "--plates", "2", "--seed", "6", "--out", str(tmp_path / "c")]) == 0
+    assert (tmp_path / "c" / "run.csv").read_bytes() != (tmp_path / "a" / "run.csv").read_bytes()
+
+
+@pytest.mark.parametrize("blocker", ["file", "directory_in_the_way"])
+def test_an_unwritable_out_directory_is_one_line_exit_2_nothing_written(tmp_path, capsys, blocker):
+    if blocker == "file":  # --out names a file (or a path through one): no directory can be made
+        (tmp_path / "taken").write_text("not a directory")
+        out = tmp_path / "taken" / "sub"
+    else:  # the truth's name is taken by a directory: the CSV must not be left alone either
+        out = tmp_path / "out"
+        (out / "cmj.truth.json").mkdir(parents=True)
+    assert main(["simulate", "cmj", "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.strip().splitlines()) == 1
+    assert "cannot write the trial into" in captured.err
+    leftovers = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
+    assert leftovers == (["taken"] if blocker == "file" else [])
+
+
+def test_a_failing_extra_file_leaves_nothing_behind(tmp_path):
+    from sim.export import write_trial
+    from sim.generate import simulate
+
+    def broken(path):
+        path.write_bytes(b"half a png")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="cannot write the trial into .*No space left"):
+        write_trial(simulate("cmj", noise="none"), tmp_path / "new", "cmj", extra={"png": broken})
+    assert list(tmp_path.iterdir()) == []  # no CSV, no truth, no temporaries, no empty directory

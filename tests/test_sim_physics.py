@@ -49,6 +49,20 @@ def test_impulse_momentum_jump_height_matches_truth(test, plates):
         assert G * truth["flight_time_s"] ** 2 / 8 == pytest.approx(truth["jump_height_flight_m"])
 
 
+@pytest.mark.parametrize("test,options", [
+    ("cmj", {"leg": "left"}), ("cmj", {"leg": "right"}), ("sj", {"leg": "left"}),
+    ("dj", {"leg": "right"}), ("cmj", {"fidget": True}), ("cmj", {"second_jump": True}),
+])
+def test_impulse_momentum_holds_for_single_leg_and_awkward_jumps(test, options):
+    for seed in SEEDS:
+        trial = clean(test, seed, plates=2, **options)
+        v, takeoff, _ = jump_velocity(trial, 0.30 if test == "dj" else None)
+        assert v**2 / (2 * G) == pytest.approx(trial.truth.metrics["jump_height_m"], abs=2e-4)
+        assert takeoff == pytest.approx(trial.truth.events["takeoff_s"], abs=1e-4)
+        if "leg" in options:  # the other plate carries nothing
+            assert not trial.force[:, 1 if options["leg"] == "left" else 0].any()
+
+
 @pytest.mark.parametrize("rate", [250.0, 500.0, 2000.0, 4000.0])
 def test_cmj_truth_does_not_depend_on_the_rate_and_holds_at_every_rate(rate):
     trial = clean("cmj", 5, rate_hz=rate)

@@ -5,15 +5,12 @@
 """
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 
 from hil.analysis import multi
 from hil.analysis.result import Issue, Partial, Result
-from hil.analysis.signal import AnalysisInputError, Options, Signal, prepare
+from hil.analysis.signal import TESTS, AnalysisInputError, Options, check_test, prepare
 
-TESTS = ("cmj", "sj", "dj", "hops", "iso", "run")
 analyse_all = multi.analyse_all  # every movement of a recording, one Result each
 
 __all__ = ["TESTS", "AnalysisInputError", "Issue", "Result", "analyse", "analyse_all"]
@@ -22,12 +19,10 @@ __all__ = ["TESTS", "AnalysisInputError", "Issue", "Result", "analyse", "analyse
 def analyse(force: np.ndarray, rate_hz: float, test: str, body_mass_kg: float | None = None,
             drop_height_m: float | None = None) -> Result:
     """Analyse one recording: ``force`` is (n,) total vertical force or (n, 2) left/right, in N."""
-    if test not in TESTS:
-        raise AnalysisInputError(f"unknown test {test!r}; expected one of {', '.join(TESTS)}")
+    check_test(test)
     signal = prepare(force, rate_hz)
     options = Options(body_mass_kg=body_mass_kg, drop_height_m=drop_height_m)
-    module = importlib.import_module(f"hil.analysis.{test}")
-    partial: Partial = module.analyse(signal, options)
+    partial: Partial = multi.module_for(test).analyse(signal, options)
     # a recording holding several movements: this is the first; say that more follow
     more = multi.next_movement(signal.force, signal.rate_hz, test, options, partial)
     return Result(test=test, sample_rate_hz=float(rate_hz), metrics=dict(partial.metrics),

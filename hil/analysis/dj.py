@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from hil.analysis.events import EDGE_FIT_S, RING_BRIDGE_S, Flight, flight, unloaded_runs
-from hil.analysis.jump import LANDING_WINDOW_S, MAX_FLIGHT_S, MIN_FLIGHT_S, MIN_RUN_S, asymmetry
+from hil.analysis.jump import MAX_FLIGHT_S, MIN_RUN_S, landing, plate_levels
 from hil.analysis.result import Issue, Partial
-from hil.analysis.signal import G, Options, Signal
-from hil.analysis.weighing import weigh
+from hil.analysis.signal import G, Options, Signal, asymmetry
+from hil.analysis.weighing import weigh, widen
 
 MAX_CONTACT_S = 1.0  # a longer contact is standing, not a rebound
 WEIGH_AFTER_S = (0.3, 3.3)  # the weighing is searched this long after landing (first contact)
@@ -46,43 +46,13 @@ def analyse(signal: Signal, options: Options) -> Partial:
         metrics["contact_time_s"] = contact_time  # takeoff − touchdown
         metrics["peak_force_n"] = float(total[contact].max() - drop.level)  # max force in the contact
         if signal.plates == 2:
-            peaks = signal.force[contact].max(axis=0) - np.nanmedian(signal.force[air.start:air.stop], axis=0)
+            peaks = signal.force[contact].max(axis=0) - plate_levels(signal, air)
             if peaks.max() > 0:
                 metrics["peak_force_asym_pct"] = asymmetry(*peaks)  # per-plate contact peaks
-    needed = n / rate
-    if air.landing is not None:
-        events["landing_s"] = metrics["landing_s"] = air.landing / rate  # force leaves the level again
-        window_end = air.first_contact + int(round(LANDING_WINDOW_S * rate))
-        needed = (window_end - 1) / rate  # past the end when the recording stops sooner
-        if window_end > n:
-            issues.append(Issue("no_landing", "the recording ends before the landing window "
-                                f"({LANDING_WINDOW_S:g} s): landing peak left out",
-                                air.landing / rate, (n - 1) / rate))
-        elif signal.any_bad(air.first_contact, window_end):
-            issues.append(Issue(signal.bad_code(air.first_contact, window_end),
-                                "bad samples in the landing window: landing peak "
-                                "left out", air.landing / rate, (window_end - 1) / rate))
-        else:
-            # max force in the LANDING_WINDOW_S after landing
-            metrics["landing_peak_force_n"] = float(total[air.first_contact:window_end].max() - air.level)
-        flight_time = (air.landing - takeoff) / rate
-        # only the samples the two edge fits use matter (the level is a mean of the good flight samples)
-        if signal.any_bad(air.last_contact - fit, air.last_contact + fit) or \
-                signal.any_bad(air.first_contact - fit, air.first_contact + fit):
-            issues.append(Issue(signal.bad_code(air.last_contact - fit, air.first_contact + fit),
-                                "bad samples at takeoff or landing: flight time left out",
-                                takeoff / rate, air.landing / rate))
-        elif flight_time < MIN_FLIGHT_S:
-            issues.append(Issue("short_flight", f"flight of {flight_time * 1e3:.0f} ms is too short "
-                                "to time a rebound", takeoff / rate, air.landing / rate))
-        else:
-            metrics["flight_time_s"] = flight_time  # landing − takeoff
-            height = G * flight_time ** 2 / 8
-            metrics["jump_height_flight_m"] = height  # g·t²/8
-            if contact_ok:
-                metrics["rsi"] = height / metrics["contact_time_s"]  # jump_height_flight_m / contact_time_s
-    else:
-        issues.append(Issue("no_landing", "the recording ends in flight", takeoff / rate, (n - 1) / rate))
+    needed = landing(signal, air, metrics, events, issues)  # flight, landing and its peak
+    if contact_ok and "flight_time_s" in metrics:
+        # rsi: jump_height_flight_m / contact_time_s
+        metrics["rsi"] = metrics["jump_height_flight_m"] / metrics["contact_time_s"]
 
     body_weight = None
     if options.body_mass_kg is not None:
@@ -91,6 +61,9 @@ def analyse(signal: Signal, options: Options) -> Partial:
         first = air.first_contact + int(round(WEIGH_AFTER_S[0] * rate))
         last = air.first_contact + int(round(WEIGH_AFTER_S[1] * rate))
         w = weigh(total, rate, first, last)
+        if w is not None:
+            wide = widen(total, rate, w, first, last)  # the whole quiet stance after the landing
+            w = w if signal.any_bad(wide.start, wide.stop) else wide
         needed = max(needed, (last - 1) / rate)  # past the end when the recording stops sooner
         if w is None:
             issues.append(Issue("unstable_weighing", "no 1 s of quiet standing after the landing: "

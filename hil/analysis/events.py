@@ -1,4 +1,4 @@
-"""Events in a force trace: runs, threshold crossings and contact/flight edges timed to the sub-sample.
+"""Events in a force trace: unloaded runs and contact/flight edges timed to the sub-sample.
 
 A 20 N threshold is crossed 1–3 ms before force truly reaches the unloaded-plate level, and each
 millisecond cut from the end of propulsion adds g·dt to the takeoff velocity (~2 mm of jump
@@ -29,13 +29,6 @@ def spans(mask: np.ndarray) -> np.ndarray:
     if mask.shape[0] and mask[-1]:
         edges = np.concatenate((edges, [mask.shape[0]]))
     return edges.reshape(-1, 2)
-
-
-def crossings(x: np.ndarray, level: float, rising: bool) -> np.ndarray:
-    """Fractional indices where ``x`` crosses ``level`` (linear interpolation between samples)."""
-    above = x >= level
-    i = np.flatnonzero(above[1:] & ~above[:-1] if rising else ~above[1:] & above[:-1])
-    return i + (level - x[i]) / (x[i + 1] - x[i])
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import numpy as np
 from hil.analysis.bridge import bridged
 from hil.analysis.events import Flight, flight, unloaded_runs
 from hil.analysis.result import Issue, Partial, refusal
-from hil.analysis.signal import G, Options, Signal
-from hil.analysis.weighing import weigh
+from hil.analysis.signal import G, Options, Signal, asymmetry
+from hil.analysis.weighing import weigh, widen
 
 FINAL_CONTACT_S = 0.5  # a contact this long is the final landing, not a rebound (pogo: 0.1–0.35 s)
 MIN_FLIGHT_S = 0.02  # shorter unloaded runs are a dip in a contact, not a flight
@@ -49,8 +49,8 @@ def analyse(signal: Signal, options: Options) -> Partial:
     # hop_count: rebound contacts between two flights
     metrics: dict[str, float] = {"hop_count": float(len(sequence) - 1)}
     if mass is not None:
-        metrics["body_mass_kg"] = mass
-        metrics["body_weight_n"] = mass * G
+        metrics["body_mass_kg"] = mass  # given, or (stillest 1 s before the first take-off − unloaded level) / g
+        metrics["body_weight_n"] = mass * G  # body_mass_kg · g
     for name in ("contact_time_s", "flight_time_s", "jump_height_flight_m", "rsi", "peak_force_n",
                  "vertical_stiffness_kn_m", "peak_force_asym_pct"):
         values = [rep[name] for rep in reps if name in rep]
@@ -108,6 +108,8 @@ def _mass(signal: Signal, options: Options, first: Flight) -> tuple[float | None
     if options.body_mass_kg is not None:
         return float(options.body_mass_kg), None
     weighing = weigh(signal.total, signal.rate_hz, 0, first.last_contact)
+    if weighing is not None:  # the whole quiet stance before the first take-off
+        weighing = widen(signal.total, signal.rate_hz, weighing, 0, first.last_contact)
     if weighing is None:
         return None, Issue("unstable_weighing", "less than 1 s of standing before the first hop "
                            "and no body mass given: vertical_stiffness_kn_m left out",
@@ -144,7 +146,7 @@ def _hop(signal: Signal, before: Flight, after: Flight, mass: float | None) -> d
         peaks = signal.force[first:last + 1].max(axis=0)
         if peaks.max() > 0:
             # peak_force_asym_pct: 100·(L − R)/max(L, R) of the two plates' peaks in the contact
-            rep["peak_force_asym_pct"] = float(100 * (peaks[0] - peaks[1]) / peaks.max())
+            rep["peak_force_asym_pct"] = asymmetry(*peaks)
     return rep if all(np.isfinite(v) for v in rep.values()) else None
 
 

@@ -11,8 +11,8 @@ import numpy as np
 from hil.analysis.bridge import bridged
 from hil.analysis.events import EDGE_FIT_S, edge_time
 from hil.analysis.result import Issue, Partial, refusal
-from hil.analysis.signal import G, Options, Signal
-from hil.analysis.weighing import Weighing, weigh
+from hil.analysis.signal import G, Options, Signal, asymmetry
+from hil.analysis.weighing import Weighing, weigh, widen
 
 PULL_FRACTION = 0.10  # a pull raises force by at least 10 % of body weight above standing
 ONSET_SD = 5.0  # onset: force leaves body weight by 5 SD of the weighing noise (DOMAIN.md)
@@ -36,6 +36,8 @@ def analyse(signal: Signal, options: Options) -> Partial:
                            first.start / rate, end)
         pull = search + int(pulling[0])
         weighing = weigh(total, rate, 0, pull) or first  # the stillest second before the pull
+        # ... widened back over the quiet stance before it (not forwards: the rise may start slowly)
+        weighing = widen(total, rate, weighing, 0, weighing.stop)
         release = _release(total[pull:], weighing.body_weight_n)
         if release is None:
             return refusal("no_release", "the recording ends before the hold is released",
@@ -59,6 +61,7 @@ def analyse(signal: Signal, options: Options) -> Partial:
     last_rfd = int(np.ceil(onset + RFD_WINDOWS_S[-1] * rate)) + 1
     needed = max(release, last_rfd)  # past the end when an RFD window is: streaming then waits
     hold = slice(rise, release)
+    # body_weight_n: mean force over the stillest second before the pull; body_mass_kg = it / g
     metrics = {"body_weight_n": weight, "body_mass_kg": weight / G}
     events = {"onset_s": onset / rate}
     # onset_s: where the rise meets body weight (its 5 SD crossing, traced back along the edge)
@@ -75,7 +78,7 @@ def analyse(signal: Signal, options: Options) -> Partial:
         if signal.plates == 2:
             left, right = signal.force[hold].max(axis=0)
             # peak_force_asym_pct: each plate's own peak over the hold, 100·(L − R)/max(L, R)
-            metrics["peak_force_asym_pct"] = float(100 * (left - right) / max(left, right))
+            metrics["peak_force_asym_pct"] = asymmetry(left, right)
     events["release_s"] = release / rate
     start_force = weight  # the onset is where the rise meets body weight: F(onset) = body weight
     for window in RFD_WINDOWS_S:

@@ -7,7 +7,8 @@ The method, step by step (each rule is one line below where it is applied):
 2. Body weight: the stillest 1 s (lowest SD) between the previous unloaded run and the takeoff
    (or, if that is not quiet, before it: a step on just before the jump), minus the plate's
    unloaded level measured in the flight. An unstable weighing (SD > 2 % BW) leaves every
-   weight-based metric out.
+   weight-based metric out. Once the onset is known, the weighing is widened to the whole quiet
+   stance before the integration start (weighing.widen): slow sway averages out over it.
 3. Onset: force leaves body weight by 5 SD of the weighing noise (Owen 2014) for good, i.e. after
    the last ≥30 ms spell inside that band before the peak force (searching backwards makes it
    immune to earlier fidgets); then traced back (≤ 30 ms) over 10 ms moving averages to where
@@ -27,8 +28,9 @@ import numpy as np
 
 from hil.analysis.events import EDGE_FIT_S, RING_BRIDGE_S, Flight, flight, unloaded_runs
 from hil.analysis.result import Issue, Partial
-from hil.analysis.signal import G, Signal
-from hil.analysis.weighing import Weighing, weigh
+from hil.analysis.integrate import cumtrapz, integral_at
+from hil.analysis.signal import G, Signal, asymmetry
+from hil.analysis.weighing import Weighing, weigh, widen
 
 MAX_FLIGHT_S = 1.0  # a 1 s flight is a 1.23 m jump: longer unloaded spans are steps off the plate
 MIN_RUN_S = 0.010  # shorter unloaded runs are noise dips, not flights
@@ -89,43 +91,17 @@ def find_jump(signal: Signal) -> tuple[Jump | None, list[Issue]]:
                         0.0, (n - 1) / rate)]
 
 
-def asymmetry(left: float, right: float) -> float:
-    """100·(L − R)/max(L, R) (METRICS.md): +15 means the left limb produced 15 % more."""
-    return 100.0 * (left - right) / max(left, right)
-
-
-def _cumtrapz(y: np.ndarray, dt: float) -> np.ndarray:
-    """Running trapezoid integral of ``y`` with the same length (starts at 0)."""
-    out = np.empty_like(y)
-    out[0] = 0.0
-    np.cumsum((y[1:] + y[:-1]) * (0.5 * dt), out=out[1:])
-    return out
-
-
-def _integral_from(cum: np.ndarray, y: np.ndarray, at: float, dt: float) -> float:
-    """Value of the running integral ``cum`` of ``y`` at fractional index ``at`` (linear ``y``)."""
-    k = min(int(np.floor(at)), y.shape[0] - 2)
-    f = at - k
-    return float(cum[k] + dt * f * (y[k] + 0.5 * f * (y[k + 1] - y[k])))
-
-
 def analyse_jump(signal: Signal, countermovement: bool) -> Partial:
     """Every METRICS.md metric of a cmj (``countermovement``) or sj recording."""
     jump, issues = find_jump(signal)
     if jump is None:
         return Partial(issues=tuple(issues), refused=True,
                        needed_until_s=signal.total.shape[0] / signal.rate_hz)
-    total, rate, dt, n = signal.total, signal.rate_hz, signal.dt, signal.total.shape[0]
+    total, rate, dt = signal.total, signal.rate_hz, signal.dt
     fl, w = jump.flight, jump.weighing
     metrics: dict[str, float] = {}
     events: dict[str, float] = {}
     level = fl.level
-    body_weight = w.body_weight_n - level  # mean force over the stillest 1 s, less the unloaded plate
-    mass = body_weight / G
-    metrics["body_weight_n"] = body_weight
-    metrics["body_mass_kg"] = mass  # body_weight_n / g
-    events["weighing_start_s"] = w.start / rate
-    events["weighing_end_s"] = (w.stop - 1) / rate  # last sample of the window
     if not w.stable:
         issues.append(Issue("unstable_weighing", f"no quiet standing before the jump (stillest 1 s "
                             f"has SD {w.sd_n:.1f} N, over 2 % of body weight): body weight and "
@@ -138,11 +114,19 @@ def analyse_jump(signal: Signal, countermovement: bool) -> Partial:
     # lost (NaN) samples cannot be the peak (np.argmax would pick the first of them)
     peak_index = w.stop + int(np.argmax(np.where(np.isnan(push), -np.inf, push))) if c >= w.stop else c
     onset = _onset(total, rate, w, max(w.start, jump.lead_in), peak_index)
+    start = w.start if onset is None else max(onset - int(round(OWEN_STEP_BACK_S * rate)), w.start)
+    wide = widen(total, rate, w, jump.lead_in, start)  # the whole quiet stance before the movement
+    w = w if signal.any_bad(wide.start, wide.stop) else wide
+    body_weight = w.body_weight_n - level  # mean force over the quiet stance, less the unloaded plate
+    mass = body_weight / G
+    metrics["body_weight_n"] = body_weight
+    metrics["body_mass_kg"] = mass  # body_weight_n / g
+    events["weighing_start_s"] = w.start / rate
+    events["weighing_end_s"] = (w.stop - 1) / rate  # last sample of the window
     if onset is None:
         issues.append(Issue("no_onset", "no quiet standing between stepping on and the jump",
                             jump.lead_in / rate, takeoff / rate))
         return _flight_only(signal, fl, metrics, events, issues)
-    start = max(onset - int(round(OWEN_STEP_BACK_S * rate)), w.start)
     events["onset_s"] = metrics["onset_s"] = onset / rate  # first sample of the movement (rule 3)
     events["takeoff_s"] = metrics["takeoff_s"] = takeoff / rate  # force meets the unloaded level
     metrics["time_to_takeoff_s"] = (takeoff - onset) / rate  # takeoff − onset
@@ -152,7 +136,7 @@ def analyse_jump(signal: Signal, countermovement: bool) -> Partial:
                             "takeoff: impulse metrics left out", start / rate, takeoff / rate))
     else:
         acc = (total[start:c + 1] - w.body_weight_n) / mass
-        velocity = _cumtrapz(acc, dt)
+        velocity = cumtrapz(acc, dt)
         # the last piece, c → takeoff: force falls linearly to the unloaded level (acc = −g)
         v_takeoff = float(velocity[-1] + 0.5 * (acc[-1] - G) * (takeoff - c) * dt)
         metrics["takeoff_velocity_m_s"] = v_takeoff  # ∫(F − BW)/m dt from 30 ms before onset
@@ -170,7 +154,7 @@ def analyse_jump(signal: Signal, countermovement: bool) -> Partial:
             propulsion = float(c)
         v_propulsion = 0.0 if countermovement else float(velocity[onset - start])
         if countermovement:
-            displacement = _cumtrapz(velocity, dt)
+            displacement = cumtrapz(velocity, dt)
             # lowest centre-of-mass displacement, as a positive number
             metrics["countermovement_depth_m"] = float(-displacement.min())
             events["braking_s"] = (start + i_low) / rate  # braking starts at the lowest velocity
@@ -190,14 +174,14 @@ def analyse_jump(signal: Signal, countermovement: bool) -> Partial:
         if signal.plates == 2:
             _two_plates(signal, metrics, fl, w, onset, propulsion, c, takeoff)
 
-    needed = _landing(signal, fl, metrics, events, issues)
+    needed = landing(signal, fl, metrics, events, issues)
     return Partial(metrics=metrics, events=events, issues=tuple(issues), needed_until_s=needed)
 
 
 def _flight_only(signal: Signal, fl: Flight, metrics: dict, events: dict, issues: list) -> Partial:
     """The metrics that need no onset: takeoff, flight and landing."""
-    events["takeoff_s"] = metrics["takeoff_s"] = fl.takeoff / signal.rate_hz
-    needed = _landing(signal, fl, metrics, events, issues)
+    events["takeoff_s"] = metrics["takeoff_s"] = fl.takeoff / signal.rate_hz  # force meets the unloaded level
+    needed = landing(signal, fl, metrics, events, issues)
     return Partial(metrics=metrics, events=events, issues=tuple(issues), needed_until_s=needed)
 
 
@@ -240,7 +224,7 @@ def _trace_back(total: np.ndarray, rate: float, w: Weighing, first: int, leave: 
     return lo + int(calm[-1]) + width // 2 if calm.size else lo
 
 
-def _landing(signal: Signal, fl: Flight, metrics: dict, events: dict, issues: list) -> float:
+def landing(signal: Signal, fl: Flight, metrics: dict, events: dict, issues: list) -> float:
     """Flight and landing metrics; returns needed_until_s (the end of the landing window)."""
     rate, n = signal.rate_hz, signal.total.shape[0]
     if fl.landing is None:
@@ -248,20 +232,7 @@ def _landing(signal: Signal, fl: Flight, metrics: dict, events: dict, issues: li
                             (n - 1) / rate))
         return n / rate  # depends on where the recording ends
     events["landing_s"] = metrics["landing_s"] = fl.landing / rate  # force leaves the unloaded level
-    fit = 2 * max(4, int(round(EDGE_FIT_S * rate)))  # the samples the edge fits may use
-    # only the samples the two edge fits use matter (the level is a mean of the good flight samples)
-    if signal.any_bad(fl.last_contact - fit, fl.last_contact + fit) or \
-            signal.any_bad(fl.first_contact - fit, fl.first_contact + fit):
-        issues.append(Issue(signal.bad_code(fl.last_contact - fit, fl.first_contact + fit),
-                            "lost or bad samples at takeoff or landing: flight time left out",
-                            fl.takeoff / rate, fl.landing / rate))
-    elif (fl.landing - fl.takeoff) < MIN_FLIGHT_S * rate:
-        issues.append(Issue("short_flight", f"flight of {(fl.landing - fl.takeoff) / rate * 1e3:.0f} ms "
-                            "is too short to time a jump", fl.takeoff / rate, fl.landing / rate))
-    else:
-        flight_time = (fl.landing - fl.takeoff) / rate
-        metrics["flight_time_s"] = flight_time  # landing − takeoff
-        metrics["jump_height_flight_m"] = G * flight_time ** 2 / 8  # g·t²/8
+    _flight_metrics(signal, fl, metrics, issues)
     window_end = fl.first_contact + int(round(LANDING_WINDOW_S * rate))
     if window_end > n:
         issues.append(Issue("no_landing", "the recording ends before the landing window "
@@ -277,13 +248,35 @@ def _landing(signal: Signal, fl: Flight, metrics: dict, events: dict, issues: li
         # max force in the LANDING_WINDOW_S after landing
         metrics["landing_peak_force_n"] = float(signal.total[window].max() - fl.level)
         if signal.plates == 2:
-            left, right = signal.force[window].max(axis=0) - _plate_levels(signal, fl)
+            left, right = signal.force[window].max(axis=0) - plate_levels(signal, fl)
             if max(left, right) > 0:
                 metrics["landing_peak_force_asym_pct"] = asymmetry(left, right)  # per-plate landing peaks
     return (window_end - 1) / rate
 
 
-def _plate_levels(signal: Signal, fl: Flight) -> np.ndarray:
+def _flight_metrics(signal: Signal, fl: Flight, metrics: dict, issues: list) -> bool:
+    """flight_time_s and jump_height_flight_m of a landed flight, unless its edges rest on bad
+    samples or it is too short to time (then an issue says so and False is returned)."""
+    rate = signal.rate_hz
+    fit = 2 * max(4, int(round(EDGE_FIT_S * rate)))  # the samples the edge fits may use
+    # only the samples the two edge fits use matter (the level is a mean of the good flight samples)
+    if signal.any_bad(fl.last_contact - fit, fl.last_contact + fit) or \
+            signal.any_bad(fl.first_contact - fit, fl.first_contact + fit):
+        issues.append(Issue(signal.bad_code(fl.last_contact - fit, fl.first_contact + fit),
+                            "lost or bad samples at takeoff or landing: flight time left out",
+                            fl.takeoff / rate, fl.landing / rate))
+        return False
+    flight_time = (fl.landing - fl.takeoff) / rate
+    if flight_time < MIN_FLIGHT_S:
+        issues.append(Issue("short_flight", f"flight of {flight_time * 1e3:.0f} ms is too short to "
+                            "time a jump", fl.takeoff / rate, fl.landing / rate))
+        return False
+    metrics["flight_time_s"] = flight_time  # landing − takeoff
+    metrics["jump_height_flight_m"] = G * flight_time ** 2 / 8  # g·t²/8
+    return True
+
+
+def plate_levels(signal: Signal, fl: Flight) -> np.ndarray:
     """Each plate's unloaded level: its median over the flight (lost samples ignored)."""
     return np.nanmedian(signal.force[fl.start:fl.stop], axis=0)
 
@@ -291,8 +284,8 @@ def _plate_levels(signal: Signal, fl: Flight) -> np.ndarray:
 def _two_plates(signal: Signal, metrics: dict, fl: Flight, w: Weighing, onset: int,
                 propulsion: float, c: int, takeoff: float) -> None:
     """Left/right asymmetry from each plate's own trace (METRICS.md)."""
-    rate, dt = signal.rate_hz, signal.dt
-    levels = _plate_levels(signal, fl)
+    dt = signal.dt
+    levels = plate_levels(signal, fl)
     weights = signal.force[w.start:w.stop].mean(axis=0)
     k0 = int(np.floor(propulsion))
     impulses, peaks = [], []
@@ -300,9 +293,9 @@ def _two_plates(signal: Signal, metrics: dict, fl: Flight, w: Weighing, onset: i
         net = signal.force[k0:c + 1, side] - weights[side]
         # the last piece to takeoff: the plate falls to its unloaded level
         net = np.append(net, levels[side] - weights[side])
-        cum = _cumtrapz(net[:-1], dt)
+        cum = cumtrapz(net[:-1], dt)
         tail = 0.5 * (net[-2] + net[-1]) * (takeoff - c) * dt
-        impulses.append(float(cum[-1] + tail - _integral_from(cum, net[:-1], propulsion - k0, dt))
+        impulses.append(float(cum[-1] + tail - integral_at(cum, net[:-1], propulsion - k0, dt))
                         if c - k0 >= 1 else float(tail))
         peaks.append(float(signal.force[onset:c + 1, side].max() - levels[side]))
     if max(impulses) > 0:  # a single-leg jump on one of two plates reads ±100 %

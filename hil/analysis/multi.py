@@ -8,14 +8,16 @@ exactly the same on a growing buffer, so its results equal ``analyse_all`` to th
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 
 import numpy as np
 
 from hil.analysis.result import Issue, Partial, Result
-from hil.analysis.signal import Options, Signal, prepare
+from hil.analysis.signal import Options, Signal, check_test, prepare
 
 
-def module_for(test: str):
+def module_for(test: str) -> ModuleType:
+    """The module that analyses ``test`` (hil.analysis.<test>, with ``analyse(signal, options)``)."""
     return importlib.import_module(f"hil.analysis.{test}")
 
 
@@ -66,10 +68,7 @@ def analyse_all(force: np.ndarray, rate_hz: float, test: str, body_mass_kg: floa
                 drop_height_m: float | None = None) -> list[Result]:
     """Every movement in the recording, in order. A recording with none gives one refused
     Result; a trailing stretch with no further movement gives nothing."""
-    from hil.analysis import TESTS, AnalysisInputError
-
-    if test not in TESTS:
-        raise AnalysisInputError(f"unknown test {test!r}; expected one of {', '.join(TESTS)}")
+    check_test(test)
     data = prepare(force, rate_hz).force  # validates shape and rate once
     options = Options(body_mass_kg=body_mass_kg, drop_height_m=drop_height_m)
     results: list[Result] = []

@@ -14,7 +14,8 @@ import numpy as np
 from hil.analysis.bridge import bridged
 from hil.analysis.events import EDGE_FLOOR_N, flight, unloaded_runs
 from hil.analysis.result import Issue, Partial, refusal
-from hil.analysis.signal import G, Options, Signal
+from hil.analysis.integrate import cumtrapz, integral_at
+from hil.analysis.signal import G, Options, Signal, asymmetry
 
 IMPACT_WINDOW = 0.6  # the impact–active valley lies in the first 60 % of a contact (active peak ~47 %)
 IMPACT_PROMINENCE_SD = 5.0  # an impact peak stands this many noise SDs above the valley after it
@@ -77,12 +78,12 @@ def analyse(signal: Signal, options: Options) -> Partial:
         metrics["body_weight_n"] = measured  # body_weight_n: mean force over whole strides
     weight = options.body_mass_kg * G if options.body_mass_kg is not None else measured
     if weight is not None:
-        metrics["body_mass_kg"] = weight / G
+        metrics["body_mass_kg"] = weight / G  # given, or body_weight_n / g
     else:
         issues.append(Issue("unstable_weighing", "no whole stride of good samples (three complete "
                             "steps) and no body mass given: no values in body weights",
                             0.0, last))
-    areas = [_cumulative(channel) for channel in channels]
+    areas = [cumtrapz(channel, 1.0) for channel in channels]
     found, spoiled = [], []
     for step in steps:
         rep = None if step.bad else _step(step, channels[step.plate], areas[step.plate], landings,
@@ -249,7 +250,7 @@ def _stride_weight(signal: Signal, total: np.ndarray, touchdowns: np.ndarray,
     start, stop = touchdowns[0], touchdowns[2 * strides]
     if signal.any_bad(int(start), int(stop) + 2):
         return None
-    return _integral(total, _cumulative(total), start, stop) / (stop - start) - zero
+    return _integral(total, cumtrapz(total, 1.0), start, stop) / (stop - start) - zero
 
 
 def _step(step: _Contact, channel: np.ndarray, area: np.ndarray, landings: np.ndarray,
@@ -278,7 +279,7 @@ def _step(step: _Contact, channel: np.ndarray, area: np.ndarray, landings: np.nd
         if weight is not None:
             loading = _loading_rate(impact, rep["impact_peak_n"], rate)
             if loading is not None:
-                rep["loading_rate_bw_s"] = loading / weight
+                rep["loading_rate_bw_s"] = loading / weight  # 20 %→80 % impact-peak slope / body weight
     return rep
 
 
@@ -313,21 +314,10 @@ def _first_crossing(x: np.ndarray, level: float) -> float | None:
     return above - 1 + (level - x[above - 1]) / (x[above] - x[above - 1])
 
 
-def _cumulative(x: np.ndarray) -> np.ndarray:
-    """Trapezoid areas from sample 0 to each sample (N·samples)."""
-    return np.concatenate(([0.0], np.cumsum(0.5 * (x[1:] + x[:-1]))))
-
-
 def _integral(x: np.ndarray, area: np.ndarray, a: float, b: float) -> float:
     """∫ x over fractional sample indices [a, b] (N·samples), x linear between samples;
-    ``area`` is ``_cumulative(x)``, so a step costs O(1) however long the recording."""
-    return _area_to(x, area, b) - _area_to(x, area, a)
-
-
-def _area_to(x: np.ndarray, area: np.ndarray, index: float) -> float:
-    i = min(int(index), x.shape[0] - 2)
-    f = index - i
-    return float(area[i] + x[i] * f + 0.5 * (x[i + 1] - x[i]) * f * f)
+    ``area`` is ``cumtrapz(x, 1.0)``, so a step costs O(1) however long the recording."""
+    return integral_at(area, x, b, 1.0) - integral_at(area, x, a, 1.0)
 
 
 def _asymmetry(found: list[tuple[dict[str, float], int]]) -> dict[str, float]:
@@ -337,5 +327,5 @@ def _asymmetry(found: list[tuple[dict[str, float], int]]) -> dict[str, float]:
         sides = [[rep[name] for rep, p in found if p == side] for side in (0, 1)]
         if all(sides):
             left, right = (float(np.mean(side)) for side in sides)
-            result[name.rsplit("_", 1)[0] + "_asym_pct"] = 100 * (left - right) / max(left, right)
+            result[name.rsplit("_", 1)[0] + "_asym_pct"] = asymmetry(left, right)
     return result

@@ -19,21 +19,55 @@ NEGATIVE_N = 20.0  # a plate reading below −20 N is off zero (noise is 0.5–3
 NEGATIVE_S = 0.005  # ... for at least this long
 SATURATION_DROP = 0.01  # a clipped plateau: force rose to it by >1 % ...
 SATURATION_REACH = 3  # ... over this many samples ...
+SATURATION_SHORT_S = 0.003  # ... and held this long, ≥ 4 samples (noise repeats a value 3 times) ...
 SATURATION_HOLD_S = 0.050  # ... or a plateau held this long (a slow rise into full scale) ...
 SATURATION_HOLD_MIN = 5  # ... and at least this many samples, after rising by >5 % in 0.1 s
 SATURATION_SLOW_RISE, SATURATION_RISE_S = 0.05, 0.1  # (quantised creeping holds values, rises less)
 SATURATION_MIN_DROP_N = 5.0  # ... and by at least this (flight noise repeats values near zero)
 BAD_CODES = ("gap", "nonfinite_samples", "saturation")  # input issues that mark samples bad
+TESTS = ("cmj", "sj", "dj", "hops", "iso", "run")  # METRICS.md; one module each in hil.analysis
 
 
 class AnalysisInputError(ValueError):
     """Input that cannot be analysed at all (the CLI prints it as one line, exit status 2)."""
 
 
+def check_test(test: str) -> str:
+    """``test`` if it is one of TESTS."""
+    if test not in TESTS:
+        raise AnalysisInputError(f"unknown test {test!r}; expected one of {', '.join(TESTS)}")
+    return test
+
+
+def check_rate(rate_hz: float) -> float:
+    """The sample rate as a positive float."""
+    try:
+        rate = float(rate_hz)
+    except (TypeError, ValueError):
+        raise AnalysisInputError(f"sample rate {rate_hz!r} is not a number") from None
+    if not np.isfinite(rate) or rate <= 0:
+        raise AnalysisInputError(f"sample rate must be a positive number of Hz, got {rate_hz!r}")
+    return rate
+
+
+def asymmetry(left: float, right: float) -> float:
+    """100·(L − R)/max(L, R) (METRICS.md): +15 means the left limb produced 15 % more."""
+    return float(100.0 * (left - right) / max(left, right))
+
+
 @dataclass(frozen=True)
 class Options:
+    """What the athlete or the set-up tells the analysis that a plate cannot measure."""
+
     body_mass_kg: float | None = None
     drop_height_m: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("body_mass_kg", "drop_height_m"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float, np.number))
+                                          and 0 < float(value) < float("inf")):
+                raise AnalysisInputError(f"{name} must be a positive number, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -71,12 +105,7 @@ class Signal:
 
 def prepare(force: np.ndarray, rate_hz: float) -> Signal:
     """Validate shape and rate, and find the samples no metric may rest on."""
-    try:
-        rate = float(rate_hz)
-    except (TypeError, ValueError):
-        raise AnalysisInputError(f"sample rate {rate_hz!r} is not a number") from None
-    if not np.isfinite(rate) or rate <= 0:
-        raise AnalysisInputError(f"sample rate must be a positive number of Hz, got {rate_hz!r}")
+    rate = check_rate(rate_hz)
     try:
         data = np.asarray(force, dtype=np.float64)
     except (TypeError, ValueError):
@@ -122,12 +151,13 @@ def _saturated(x: np.ndarray, rate: float) -> list[tuple[int, int, int]]:
     """Clipped plateaus as (first, last, known) sample indices: runs of identical values at or
     above every earlier sample, entered by a strict rise, that either rose more than
     SATURATION_DROP of their value (and SATURATION_MIN_DROP_N) over the SATURATION_REACH samples
-    before (a fast rise: known at the plateau's third sample) or last SATURATION_HOLD_S after
-    rising SATURATION_SLOW_RISE in SATURATION_RISE_S (a slower rise, as in an isometric hold:
-    known once that long). Quantised real data repeats values on a
-    flat stretch or a smooth peak too, but creeps up to them and leaves them within a few samples.
+    before and last SATURATION_SHORT_S (≥ 4 samples; a fast rise: known that long), or last
+    SATURATION_HOLD_S after rising SATURATION_SLOW_RISE in SATURATION_RISE_S (a slower rise, as
+    in an isometric hold: known once that long). Quantised real data repeats values on a flat
+    stretch or a smooth peak too, but creeps up to them and leaves them within a few samples.
     The verdict on a sample rests on it and the samples before it from ``known`` on."""
     reach, n = SATURATION_REACH, x.shape[0]
+    short = max(4, int(round(SATURATION_SHORT_S * rate)))
     hold = max(SATURATION_HOLD_MIN, int(round(SATURATION_HOLD_S * rate)))
     rise = int(round(SATURATION_RISE_S * rate))
     if n <= reach + 2:
@@ -150,8 +180,8 @@ def _saturated(x: np.ndarray, rate: float) -> list[tuple[int, int, int]]:
         stop = start + 2
         while stop + 1 < n and x[stop + 1] == value:
             stop += 1
-        if fast:
-            found.append((start, stop, start + 2))
+        if fast and stop - start + 1 >= short:
+            found.append((start, stop, start + short - 1))
         elif stop - start + 1 >= hold:
             found.append((start, stop, start + hold - 1))
     return found

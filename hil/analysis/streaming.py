@@ -24,12 +24,13 @@ on the recording's end (``RESULT_AT_END``: run) is analysed once, by ``finish()`
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import numpy as np
 
 from hil.analysis.multi import module_for, needed_index, to_result
 from hil.analysis.result import Result
-from hil.analysis.signal import AnalysisInputError, Options, prepare
+from hil.analysis.signal import AnalysisInputError, Options, check_rate, check_test, prepare
 
 RETRY_S = 0.010  # data between attempts while no result is in sight ...
 RETRY_FRACTION = 10  # ... or 1/10 of the movement's samples so far, whichever is more, so the
@@ -44,16 +45,8 @@ class StreamingAnalyser:
     def __init__(self, test: str, rate_hz: float, plates: int = 1,
                  body_mass_kg: float | None = None, drop_height_m: float | None = None,
                  retry_s: float = RETRY_S) -> None:
-        from hil.analysis import TESTS
-
-        if test not in TESTS:
-            raise AnalysisInputError(f"unknown test {test!r}; expected one of {', '.join(TESTS)}")
-        try:
-            rate = float(rate_hz)
-        except (TypeError, ValueError):
-            raise AnalysisInputError(f"sample rate {rate_hz!r} is not a number") from None
-        if not np.isfinite(rate) or rate <= 0:
-            raise AnalysisInputError(f"sample rate must be a positive number of Hz, got {rate_hz!r}")
+        check_test(test)
+        rate = check_rate(rate_hz)
         if plates not in (1, 2):
             raise AnalysisInputError(f"plates must be 1 or 2, got {plates!r}")
         self.test, self.rate_hz, self.plates = test, rate, plates
@@ -91,13 +84,7 @@ class StreamingAnalyser:
         self._append(data)
         if self._at_end_only:
             return []  # its result rests on the recording's end: finish() analyses it once
-        results = []
-        while self.samples >= self._next_try or self._idle_enough():
-            result = self._attempt(final=False)
-            if result is None:
-                break
-            results.append(result)
-        return results
+        return self._collect(lambda: self.samples >= self._next_try or self._idle_enough(), final=False)
 
     def _idle_enough(self) -> bool:
         """While retrying, also attempt when the analysis has been idle for long enough that
@@ -110,11 +97,12 @@ class StreamingAnalyser:
         """The end of the recording: results that depended on it (and a refusal if nothing
         at all was found)."""
         self._finished = True
+        return self._collect(lambda: self.samples - self._segment >= 2, final=True)
+
+    def _collect(self, ready: Callable[[], bool], final: bool) -> list[Result]:
+        """Attempt while ``ready()`` and each attempt completes a result."""
         results = []
-        while self.samples - self._segment >= 2:
-            result = self._attempt(final=True)
-            if result is None:
-                break
+        while ready() and (result := self._attempt(final)) is not None:
             results.append(result)
         return results
 

@@ -10,6 +10,8 @@ import numpy as np
 LOADED_N = 100.0  # a weighing window must carry someone: mean force at least this
 UNSTABLE_FRACTION = 0.02  # SD above 2 % of body weight: sway or movement, not quiet standing
 STEP_S = 0.010  # candidate windows are whole blocks of this length
+QUIET_BLOCK_S = 0.050  # the quiet stance around a weighing is traced in blocks this long ...
+QUIET_SD = 5.0  # ... whose means stay within this many weighing SDs of body weight
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,31 @@ def weigh(total: np.ndarray, rate_hz: float, start: int = 0, stop: int | None = 
     sd = math.sqrt(max(var_best, 0.0) * width / (width - 1))
     return Weighing(body_weight, sd, start + first, start + first + width,
                     sd <= UNSTABLE_FRACTION * body_weight)
+
+
+def widen(total: np.ndarray, rate_hz: float, w: Weighing, first: int, last: int) -> Weighing:
+    """``w`` widened to the whole quiet stance around it inside [first, last): QUIET_BLOCK_S
+    blocks on either side whose means stay within QUIET_SD SDs of its body weight (a lost
+    sample ends the stance). Slow postural sway (1–6 N, 0.2–1.5 Hz) averages out over the
+    stance, not over its stillest second. Uses no sample outside [first, last). The SD stays
+    the stillest second's: the noise that onset bands are built on."""
+    block = max(int(round(QUIET_BLOCK_S * rate_hz)), 1)
+    band = QUIET_SD * w.sd_n
+    start, stop = w.start, w.stop
+    before = (w.start - max(first, 0)) // block
+    if before > 0:
+        means = total[w.start - before * block:w.start].reshape(before, block).sum(axis=1) / block
+        loud = np.flatnonzero(~(np.abs(means - w.body_weight_n) <= band))
+        # a block next to a loud one may hold the start of the movement: it is left out too
+        start = min(w.start, w.start - (before - (int(loud[-1]) + 2 if loud.size else 0)) * block)
+    after = (min(last, total.shape[0]) - w.stop) // block
+    if after > 0:
+        means = total[w.stop:w.stop + after * block].reshape(after, block).sum(axis=1) / block
+        loud = np.flatnonzero(~(np.abs(means - w.body_weight_n) <= band))
+        stop = max(w.stop, w.stop + (int(loud[0]) - 1 if loud.size else after) * block)
+    if (start, stop) == (w.start, w.stop):
+        return w
+    return Weighing(float(total[start:stop].sum() / (stop - start)), w.sd_n, start, stop, w.stable)
 
 
 @functools.lru_cache(maxsize=16)

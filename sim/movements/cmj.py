@@ -178,7 +178,8 @@ def simulate_batch(athletes: list[Athlete], rate_hz: float, rng: np.random.Gener
         group = athletes[first:first + chunk]
         params = jump_params(group)
         v = np.sqrt(2 * G * params.height_m)
-        after_onset = params.time_to_takeoff_s + 2 * v / G + params.landing.recovery_s + 0.4  # touchdown → lowest point < 0.4 s
+        # touchdown to the lowest point after landing takes well under 0.4 s
+        after_onset = params.time_to_takeoff_s + 2 * v / G + params.landing.recovery_s + 0.4
         latest = times[-1] - after_onset - 0.3
         if np.any(latest < 1.0):
             raise SimulationError(f"duration {duration_s:g} s is too short for these jumps")

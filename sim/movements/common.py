@@ -6,14 +6,15 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from sim.athlete import MAX_JUMP_HEIGHT_M, Athlete
+from sim.plate import RATE_RANGE_HZ
 from sim.trial import G, SimulationError, Trial, Truth
 
-RATE_RANGE_HZ = (250.0, 4000.0)
 LEGS = (None, "left", "right")
 SINGLE_LEG_HEIGHT = 0.45  # single-leg jump height / bilateral, for a limb of average capacity
 
 
 def check_setup(rate_hz: float, plates: int, leg: str | None = None) -> None:
+    """SimulationError unless the rate is the plate's, there are 1 or 2 plates and a known leg."""
     if not (np.isfinite(rate_hz) and RATE_RANGE_HZ[0] <= rate_hz <= RATE_RANGE_HZ[1]):
         raise SimulationError(f"sample rate must be {RATE_RANGE_HZ[0]:g}–{RATE_RANGE_HZ[1]:g} Hz, "
                               f"got {rate_hz!r}")
@@ -82,6 +83,7 @@ def share_asym_pct(share: float) -> float:
 
 
 def sample_times(duration_s: float, rate_hz: float) -> np.ndarray:
+    """Sample times from 0 up to ``duration_s`` inclusive (when it falls on a sample)."""
     return np.arange(int(np.floor(duration_s * rate_hz + 1e-9)) + 1) / rate_hz
 
 

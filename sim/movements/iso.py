@@ -24,7 +24,7 @@ from scipy.optimize import minimize_scalar
 
 from sim.athlete import Athlete
 from sim.movements import common
-from sim.trial import G, SimulationError, Trial
+from sim.trial import SimulationError, Trial
 
 OPTIONS = frozenset({"leg", "variant", "hold_s", "duration_s", "sway"})
 VARIANTS = {"mid_thigh_pull": (1.0, 0.01), "calf_raise": (0.6, 0.07), "lunge": (0.35, 0.04)}

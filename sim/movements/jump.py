@@ -20,6 +20,7 @@ SINE_RISE = (2 / np.pi, 2 / np.pi - 4 / np.pi**2)  # mean and ∫(1−u)·(·) d
 COS2_FALL = (0.5, 0.25 + 1 / np.pi**2)  # the same for cos²(πu/2)
 MAX_PEAK_SHARE = 0.6  # of the touchdown speed absorbed by the landing peak (slow touchdowns)
 ROUNDING = 1e-9  # m/s²: tolerance of "force never negative" for rounding at a segment end
+ArrayLike = np.ndarray | float  # one athlete's value, or one per athlete of a batch
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Segments:
     starts: list = field(default_factory=list)
     coeffs: list = field(default_factory=list)
 
-    def add(self, start, coeffs: np.ndarray) -> None:
+    def add(self, start: ArrayLike, coeffs: np.ndarray) -> None:
         self.starts.append(start)
         self.coeffs.append(coeffs)
 
@@ -41,7 +42,7 @@ def acceleration_of(coeffs: np.ndarray) -> np.ndarray:
     return derivative(derivative(coeffs))
 
 
-def check_feasible(coeffs: np.ndarray, duration, limit_bw: float, what: str) -> np.ndarray:
+def check_feasible(coeffs: np.ndarray, duration: ArrayLike, limit_bw: float, what: str) -> np.ndarray:
     """Peak acceleration of a contact segment; SimulationError if the force it implies would
     go negative or exceed ``limit_bw`` body weights."""
     acc = acceleration_of(coeffs)
@@ -72,23 +73,25 @@ class JumpParams:
     landing: "Landing"
 
 
-def propulsion_time(height_m, depth_m, rise_m, pace):
+def propulsion_time(height_m: ArrayLike, depth_m: ArrayLike, rise_m: ArrayLike,
+                    pace: ArrayLike) -> ArrayLike:
     """Lowest point to take-off: the distance covered at ``pace`` × take-off velocity."""
     return (depth_m + rise_m) / (pace * np.sqrt(2 * G * np.asarray(height_m)))
 
 
-def descent_time(depth_m, factor):
+def descent_time(depth_m: ArrayLike, factor: ArrayLike) -> ArrayLike:
     """Onset to the lowest point: ``factor``·sqrt(depth/g) keeps the unweighting dip human."""
     return factor * np.sqrt(np.asarray(depth_m) / G)
 
 
-def takeoff_state(rise, v, slope_bw_s) -> tuple:
+def takeoff_state(rise: ArrayLike, v: ArrayLike, slope_bw_s: ArrayLike) -> tuple:
     """Centre of mass at take-off: at ``rise`` with velocity ``v`` and a = −g (force exactly 0),
     the force still falling at ``slope_bw_s`` body weights per second."""
     return rise, v, -G, -np.asarray(slope_bw_s, dtype=float) * G
 
 
-def propel(segs: Segments, start, prop: np.ndarray, duration, rise, v, what: str,
+def propel(segs: Segments, start: ArrayLike, prop: np.ndarray, duration: ArrayLike,
+           rise: ArrayLike, v: ArrayLike, what: str,
            limit_bw: float = MAX_PUSH_BW) -> dict:
     """Append the propulsion ``prop`` (ending at take-off at ``rise`` with velocity ``v``) and
     the free flight after it. Returns the propulsion's truth."""
@@ -109,10 +112,10 @@ def propel(segs: Segments, start, prop: np.ndarray, duration, rise, v, what: str
 class Landing:
     """How an athlete lands (floats or arrays (B,)); see sim.athlete.Athlete."""
 
-    peak_time_s: np.ndarray | float  # touchdown to the landing peak
-    peak_bw: np.ndarray | float  # landing peak force in body weights (less for a slow touchdown)
-    bottom_bw: np.ndarray | float  # force at the lowest point
-    recovery_s: np.ndarray | float  # lowest point back to still standing
+    peak_time_s: ArrayLike  # touchdown to the landing peak
+    peak_bw: ArrayLike  # landing peak force in body weights (less for a slow touchdown)
+    bottom_bw: ArrayLike  # force at the lowest point
+    recovery_s: ArrayLike  # lowest point back to still standing
 
     @staticmethod
     def of(*athletes) -> "Landing":
@@ -125,7 +128,8 @@ class Landing:
                                                    "landing_bottom_bw", "recovery_time_s")))
 
 
-def land(segs: Segments, touchdown, top, speed, how: Landing, what: str) -> dict:
+def land(segs: Segments, touchdown: ArrayLike, top: ArrayLike, speed: ArrayLike, how: Landing,
+         what: str) -> dict:
     """Touchdown at height ``top`` falling at ``speed`` (force 0, a = −g): the force rises like
     a quarter sine to the landing peak; the lowest point (velocity 0) lies where a cos² fall
     from the peak to ``bottom_bw`` would put it; from the peak through it to still standing the
@@ -157,7 +161,8 @@ def land(segs: Segments, touchdown, top, speed, how: Landing, what: str) -> dict
     return {"landing_peak_acc": peak, "still_s": still_from}
 
 
-def countermovement_jump(segs: Segments, onset, p: JumpParams, squat: bool = False) -> dict:
+def countermovement_jump(segs: Segments, onset: np.ndarray, p: JumpParams,
+                         squat: bool = False) -> dict:
     """A CMJ (or, with ``squat``, a squat jump from a still squat at −depth) starting at
     ``onset``; appends its segments up to still standing and returns its truth as arrays.
 

@@ -59,7 +59,7 @@ class Steps:
             raise SimulationError("impact impulse exceeds the step's impulse; choose a faster speed")
         self.a2 = active_n_s / (tc * beta(ACTIVE_ALPHA + 1, ACTIVE_BETA + 1))
 
-    def force(self, i, t: np.ndarray) -> np.ndarray:
+    def force(self, i: int | np.ndarray, t: np.ndarray) -> np.ndarray:
         """Force of step(s) ``i`` at local time(s) ``t`` in [0, tc]."""
         t1, fall = self.t1[i], self.fall[i]
         rising = np.sin(np.pi * np.minimum(t, t1) / (2 * t1)) ** 2

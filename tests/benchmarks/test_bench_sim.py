@@ -8,9 +8,11 @@ from __future__ import annotations
 import timeit
 
 import numpy as np
+import pytest
 
 from sim.athlete import Athlete
 from sim.movements.cmj import simulate_batch
+from sim_checks import G, contacts, takeoff_velocity
 
 TRIALS, RATE, DURATION = 1000, 1000.0, 5.0
 
@@ -26,6 +28,10 @@ def test_bench_thousand_cmj_trials(benchmark):
     assert len(trials) == TRIALS and trials[0].force.shape == (5001, 1)
     assert len({t.truth.metrics["jump_height_m"] for t in trials}) == TRIALS  # own athletes
     assert all("jump_height_m" in t.truth.metrics for t in trials)
+    for trial in trials[::111]:  # each truth belongs to its own trace (impulse–momentum, no truth read)
+        force = trial.force[:, 0]
+        v, _ = takeoff_velocity(force, RATE, trial.truth.metrics["body_weight_n"], 0, contacts(force)[0][1])
+        assert v**2 / (2 * G) == pytest.approx(trial.truth.metrics["jump_height_m"], abs=2e-4)
     t = np.arange(5001) / RATE
     floor = min(timeit.repeat(lambda: np.sin(t[None, :] * np.arange(TRIALS)[:, None]), number=1, repeat=3))
     benchmark.extra_info["reference_fill_s"] = round(floor, 4)
