@@ -1,10 +1,14 @@
 """Every quality code of the analysis: detected on a recording made to show it, with its time span."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 from hil.analysis import analyse
+from hil.analysis.result import Issue
+from hil.analysis.signal import TESTS, Signal, prepare
 from sim.generate import simulate
 
 RATE = 1000.0
@@ -176,3 +180,74 @@ def test_run_codes_no_impact_peak_and_lost_steps():
     assert result.metrics["step_count"] == tr.truth.metrics["step_count"]
     assert len(result.per_rep) == tr.truth.metrics["step_count"] - 1
     check_spans(result, x.size)
+
+
+@pytest.mark.parametrize("test", ["cmj", "sj", "dj"])
+@pytest.mark.parametrize("value, code", [(np.nan, "gap"), (np.inf, "nonfinite_samples")])
+def test_bad_samples_in_the_landing_window_keep_their_own_code(test, value, code):
+    tr = trial(test)
+    x = total(tr)
+    landing = tr.truth.events["landing_s"]
+    x[int((landing + 0.03) * RATE):int((landing + 0.04) * RATE)] = value  # lost, not clipped
+    result = analyse(x, RATE, test)
+    window = [i for i in result.issues if "landing window" in i.message]
+    assert [i.code for i in window] == [code] and "landing_peak_force_n" not in result.metrics
+    assert "saturation" not in {i.code for i in result.issues}
+
+
+def test_bad_code_finds_an_issue_that_ends_where_the_samples_start():
+    k = 1001  # 1001 / 1000 * 1000 falls just short of 1001 in floating point
+    clipped = Issue("saturation", "held", 0.990, k / RATE)
+    signal = Signal(np.zeros((2000, 1)), np.zeros(2000), RATE, np.zeros(2000, bool), (clipped,))
+    assert signal.bad_code(k, k + 10) == "saturation"
+
+
+def _holed(n: int) -> np.ndarray:
+    x = np.full((n, 2), 350.0)
+    x[n // 2:] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("test", TESTS)
+@pytest.mark.parametrize("force", [np.full((2000, 2), np.nan), np.zeros((2000, 2)),
+                                   np.full((3, 1), 700.0), _holed(2000)],
+                         ids=["all_nan", "unloaded", "three_samples", "half_lost"])
+def test_degenerate_recordings_warn_nothing(test, force):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # empty means, all-NaN reductions
+        result = analyse(force, RATE, test)
+    assert result.issues
+
+
+@pytest.mark.parametrize("test", ["cmj", "sj"])
+def test_a_block_of_minus_infinity_warns_nothing(test):
+    x = total(trial(test))
+    x[1500:1700] = -np.inf  # under the unloaded threshold: a "flight" without one finite sample
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # the mean of an empty slice
+        result = analyse(x, RATE, test)
+    assert "nonfinite_samples" in {i.code for i in result.issues}
+
+
+@pytest.mark.parametrize("test", ["cmj", "sj", "dj"])
+def test_infinite_samples_in_one_plates_flight_leave_no_nan_asymmetry(test):
+    tr = simulate(test, mass_kg=72.0, rate_hz=RATE, noise="typical", seed=3, plates=2)
+    x = tr.force.copy()
+    events = tr.truth.events
+    x[int((events["takeoff_s"] + 0.02) * RATE):int((events["landing_s"] - 0.02) * RATE), 0] = -np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # inf − inf in the plate's flight level
+        result = analyse(x, RATE, test)
+    assert "nonfinite_samples" in {i.code for i in result.issues}
+    assert "landing_peak_force_asym_pct" in result.metrics
+    assert all(np.isfinite(value) for value in result.metrics.values())
+
+
+def test_an_infinite_plateau_is_nonfinite_not_saturation():
+    x = 700.0 + np.random.default_rng(1).normal(0.0, 2.0, 200)
+    x[10], x[13:20] = np.inf, np.inf  # inf − inf in the plateau's rise, before the fix
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        signal = prepare(x, RATE)
+    assert [i.code for i in signal.issues] == ["nonfinite_samples", "nonfinite_samples"]
+    assert signal.bad[13:20].all()

@@ -107,6 +107,17 @@ def test_drop_rate_is_what_was_asked():
     assert lost == plate.dropped and 600 < lost < 1000  # 2 % of 40 000, within ~5 sigma
 
 
+@pytest.mark.parametrize("kind", ["drop", "corrupt", "slip"])
+def test_a_fault_rate_is_a_probability_per_frame(kind):
+    rate, frames = 2e-4, 1_000_000  # 500 000 ticks of two plates
+    plate = EmulatedPlate(builtin_source(), parse_faults([f"{kind}:{rate}"]), seed=3)
+    decoded = P.decode_all(stream(plate, frames // 2, 50_000))
+    hits = plate.dropped if kind == "drop" else decoded.corrupt  # one damaged frame per hit
+    expected = rate * frames
+    assert abs(hits - expected) < 5 * np.sqrt(expected * (1 - rate))  # binomial, 5 sigma
+    assert decoded.frames.size == frames - hits
+
+
 def test_skew_makes_the_right_plate_tick_faster():
     plate = EmulatedPlate(builtin_source(), parse_faults(["skew:ppm=500"]))
     frames = P.decode_all(stream(plate, 10000, 333)).frames
@@ -174,6 +185,24 @@ def test_serial_emulator_on_a_real_pty_paces_in_real_time(tmp_path):
         assert timing.size == ticks and np.array_equal(timing["counter"], np.arange(ticks))
         # one write per tick (a late tick may share a catch-up write on a busy machine)
         assert np.unique(timing["write_ns"]).size > 0.5 * ticks
+        port.close()
+    finally:
+        stop(process)
+
+
+@pytest.mark.parametrize("at_s", [0.0, 0.5])  # inside the first fast batch (1024 ticks)
+def test_serial_stall_starts_after_the_reply_and_the_frames_before_it(at_s):
+    process, path = start("serial", "--fast", "--fault", f"stall:at={at_s},for=1.0")
+    try:
+        port = serial.Serial(path, timeout=2)
+        port.write(b"START\n")
+        t0 = time.monotonic()
+        assert port.readline() == b"OK\n" and time.monotonic() - t0 < 0.7  # not after the stall
+        before = int(at_s * 1000) * 2 * P.frame_size()  # both plates' frames of ticks < at
+        data = port.read(before)
+        assert len(data) == before and time.monotonic() - t0 < 0.7
+        assert port.read(1) and time.monotonic() - t0 > 0.95  # then nothing for the stall
+        port.write(b"STOP\n")
         port.close()
     finally:
         stop(process)

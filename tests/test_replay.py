@@ -242,4 +242,4 @@ def test_a_plate_that_stops_mid_run_is_reported_not_waited_for(tmp_path, capsys)
     assert status == 1 and "unexpected acquisition issues: gap" in out
     assert any("stopped streaming" in i["message"] for i in record["acquisition_issues"])
     assert [t["status"] for t in record["trials"]] == ["fail", "fail"]
-    assert record["timing"]["data_s"] < 2
+    assert 2.9 < record["timing"]["data_s"] <= 3.0  # every frame before the stall, none after

@@ -47,7 +47,7 @@ def analyse(signal: Signal, options: Options) -> Partial:
         metrics["peak_force_n"] = float(total[contact].max() - drop.level)  # max force in the contact
         if signal.plates == 2:
             peaks = signal.force[contact].max(axis=0) - plate_levels(signal, air)
-            if peaks.max() > 0:
+            if np.isfinite(peaks).all() and peaks.max() > 0:
                 metrics["peak_force_asym_pct"] = asymmetry(*peaks)  # per-plate contact peaks
     needed = landing(signal, air, metrics, events, issues)  # flight, landing and its peak
     if contact_ok and "flight_time_s" in metrics:

@@ -74,9 +74,10 @@ def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float) -> 
     core = total[run_start + trim:run_stop - trim] if run_stop - run_start > 4 * trim + 4 \
         else total[run_start:run_stop]
     if not np.isfinite(core).all():
-        core = core[np.isfinite(core)]  # lost samples bridged over; a run always has finite ones
-    # edges and ringing trimmed off, the mean is safe and steadier than a median
-    level = float(core.mean())
+        core = core[np.isfinite(core)]  # lost samples bridged over
+    # edges and ringing trimmed off, the mean is safe and steadier than a median; a run of
+    # -inf samples alone has no level (NaN: no comparison with it holds)
+    level = float(core.mean()) if core.size else float("nan")
     # SD from successive differences: blind to a slow drift of the zero
     noise = float(np.sqrt(np.mean(np.square(np.diff(core))) / 2)) if core.size > 1 else 0.0
     threshold = level + max(5.0 * noise, EDGE_FLOOR_N)

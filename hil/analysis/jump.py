@@ -249,7 +249,7 @@ def landing(signal: Signal, fl: Flight, metrics: dict, events: dict, issues: lis
         metrics["landing_peak_force_n"] = float(signal.total[window].max() - fl.level)
         if signal.plates == 2:
             left, right = signal.force[window].max(axis=0) - plate_levels(signal, fl)
-            if max(left, right) > 0:
+            if np.isfinite([left, right]).all() and max(left, right) > 0:
                 metrics["landing_peak_force_asym_pct"] = asymmetry(left, right)  # per-plate landing peaks
     return (window_end - 1) / rate
 
@@ -277,8 +277,9 @@ def _flight_metrics(signal: Signal, fl: Flight, metrics: dict, issues: list) -> 
 
 
 def plate_levels(signal: Signal, fl: Flight) -> np.ndarray:
-    """Each plate's unloaded level: its median over the flight (lost samples ignored)."""
-    return np.nanmedian(signal.force[fl.start:fl.stop], axis=0)
+    """Each plate's unloaded level: its median over the flight's finite samples (NaN: none)."""
+    return np.array([np.median(column[np.isfinite(column)]) if np.isfinite(column).any()
+                     else np.nan for column in signal.force[fl.start:fl.stop].T])
 
 
 def _two_plates(signal: Signal, metrics: dict, fl: Flight, w: Weighing, onset: int,
@@ -298,7 +299,7 @@ def _two_plates(signal: Signal, metrics: dict, fl: Flight, w: Weighing, onset: i
         impulses.append(float(cum[-1] + tail - integral_at(cum, net[:-1], propulsion - k0, dt))
                         if c - k0 >= 1 else float(tail))
         peaks.append(float(signal.force[onset:c + 1, side].max() - levels[side]))
-    if max(impulses) > 0:  # a single-leg jump on one of two plates reads ±100 %
+    if np.isfinite(impulses).all() and max(impulses) > 0:  # a single-leg jump on one of two plates reads ±100 %
         metrics["propulsive_impulse_asym_pct"] = asymmetry(*impulses)  # per-plate net impulse, propulsion
-    if max(peaks) > 0:
+    if np.isfinite(peaks).all() and max(peaks) > 0:
         metrics["peak_force_asym_pct"] = asymmetry(*peaks)  # per-plate peak, onset → takeoff

@@ -96,9 +96,9 @@ class Signal:
     def bad_code(self, start: float, stop: float) -> str:
         """Why samples in [start, stop) cannot be trusted: the code of the first input issue
         over them (``gap``, ``nonfinite_samples`` or ``saturation``)."""
-        for issue in self.issues:
-            if issue.code in BAD_CODES and issue.start_s * self.rate_hz < stop \
-                    and issue.end_s * self.rate_hz >= start:
+        for issue in self.issues:  # rounded: k / rate * rate may fall just short of k
+            if issue.code in BAD_CODES and round(issue.start_s * self.rate_hz) < stop \
+                    and round(issue.end_s * self.rate_hz) >= start:
                 return issue.code
         return "gap"
 
@@ -162,9 +162,11 @@ def _saturated(x: np.ndarray, rate: float) -> list[tuple[int, int, int]]:
     rise = int(round(SATURATION_RISE_S * rate))
     if n <= reach + 2:
         return []
-    # a plateau's first sample a: x[a] == x[a+1] == x[a+2], entered by a strict rise
+    # a plateau's first sample a: x[a] == x[a+1] == x[a+2], entered by a strict rise (finite:
+    # an infinite run is a nonfinite_samples issue, not a clipped one)
     p = x[reach:n - 2]
-    a = np.flatnonzero((p == x[reach + 1:n - 1]) & (p == x[reach + 2:n]) & (p > x[reach - 1:n - 3])) + reach
+    a = np.flatnonzero((p == x[reach + 1:n - 1]) & (p == x[reach + 2:n]) & (p > x[reach - 1:n - 3])
+                       & np.isfinite(p)) + reach
     level = x[a]
     floor = np.maximum(SATURATION_MIN_DROP_N, SATURATION_DROP * np.abs(level))
     steep = level - x[a - reach] > floor

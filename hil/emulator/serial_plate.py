@@ -51,6 +51,7 @@ class SerialFrontEnd:
         self.pending: list[tuple[int, object]] = []  # (end offset, tick counters) to log
         self.t0 = 0  # monotonic ns of tick 0
         self.blocked_until = 0  # a stall: no writes before this
+        self.stall_marks: list[tuple[int, int]] = []  # (byte offset, ns): stalls not yet begun
         self.stalls = self.disconnects = []
 
     def serve(self) -> None:
@@ -140,8 +141,10 @@ class SerialFrontEnd:
                     self.disconnects = [d for d in self.disconnects if d[0] != at]
                     return at, seconds
         for at, seconds in self.stalls:
-            if plate.ticks <= at < plate.ticks + count:
-                self.blocked_until = now + int(seconds * 1e9)
+            if at == plate.ticks and count > 0:  # begins once the bytes queued so far are out
+                self.stall_marks.append((self.written + len(self.outbox), int(seconds * 1e9)))
+            elif plate.ticks < at < plate.ticks + count:
+                count = at - plate.ticks
         if count <= 0:
             return None
         chunk = plate.make(count)
@@ -156,12 +159,15 @@ class SerialFrontEnd:
         if not self.outbox or time.monotonic_ns() < self.blocked_until:
             return
         now = time.monotonic_ns()  # before the write: the reader may run before it returns
+        data = self.outbox[:self.stall_marks[0][0] - self.written] if self.stall_marks else self.outbox
         try:
-            n = os.write(self.port.master, self.outbox)
+            n = os.write(self.port.master, data) if data else 0
         except BlockingIOError:
             return
         self.written += n
         del self.outbox[:n]
+        if self.stall_marks and self.written == self.stall_marks[0][0]:
+            self.blocked_until = time.monotonic_ns() + self.stall_marks.pop(0)[1]
         while self.pending and self.pending[0][0] <= self.written:
             if self.log:
                 self.log.record(self.pending[0][1], now)
@@ -171,7 +177,7 @@ class SerialFrontEnd:
         """Pull the cable: the port vanishes, frames meanwhile are lost, a new port appears."""
         self.port.close()
         self.outbox.clear()
-        self.written, self.pending = 0, []
+        self.written, self.pending, self.stall_marks = 0, [], []
         until = time.monotonic_ns() + int(seconds * 1e9)
         time.sleep(seconds)
         plate = self.plate
