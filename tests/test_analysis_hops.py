@@ -1,5 +1,4 @@
 """Hops (pogo): counts, contact/flight times without threshold bias, peaks and stiffness."""
-import importlib.util
 
 import numpy as np
 import pytest
@@ -86,8 +85,6 @@ def test_non_finite_hop_is_left_out_and_said():
     assert all(np.isfinite(v) for v in result.metrics.values())
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sim.movements.hops") is None,
-                    reason="simulator has no hops movement yet")
 @pytest.mark.parametrize("seed", range(6))
 def test_simulated_hops_meet_the_spec(seed):
     from sim.generate import simulate

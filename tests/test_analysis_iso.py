@@ -1,5 +1,4 @@
 """Isometric holds: onset, peak, net peak and rate of force development against closed-form truth."""
-import importlib.util
 
 import numpy as np
 import pytest
@@ -67,8 +66,6 @@ def test_saturated_hold_leaves_the_peak_out():
     assert result.metrics["onset_s"] == pytest.approx(truth["onset_s"], abs=0.002)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sim.movements.iso") is None,
-                    reason="simulator has no iso movement yet")
 @pytest.mark.parametrize("seed", range(6))
 def test_simulated_pulls_meet_the_spec(seed):
     from sim.generate import simulate

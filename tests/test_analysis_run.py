@@ -1,5 +1,4 @@
 """Running steps: complete contacts only, cadence, impact and active peaks, loading rate, impulse."""
-import importlib.util
 
 import numpy as np
 import pytest
@@ -81,8 +80,6 @@ def test_too_few_steps_and_no_flight_are_refused_or_reported():
     assert with_mass.metrics["peak_force_bw"] == pytest.approx(truth["peak_force_bw"], rel=0.02)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sim.movements.run") is None,
-                    reason="simulator has no run movement yet")
 @pytest.mark.parametrize("seed", range(6))
 def test_simulated_running_meets_the_spec(seed):
     from sim.generate import simulate

@@ -101,7 +101,9 @@ def test_nothing_found_gives_one_refusal_at_finish():
     assert len(streamed) == 1 and streamed[0][0].refused and streamed[0][1] is None
 
 
-def test_the_module_is_not_rerun_on_every_block(monkeypatch):
+@pytest.fixture
+def prepare_calls(monkeypatch) -> list:
+    """One entry per analysis attempt the streaming analyser makes."""
     calls = []
     real_prepare = streaming.prepare
 
@@ -110,6 +112,11 @@ def test_the_module_is_not_rerun_on_every_block(monkeypatch):
         return real_prepare(*args, **kwargs)
 
     monkeypatch.setattr(streaming, "prepare", counting)
+    return calls
+
+
+def test_the_module_is_not_rerun_on_every_block(prepare_calls):
+    calls = prepare_calls
     trial = simulate("cmj", mass_kg=75.0, rate_hz=1000.0, noise="typical", seed=10)
     force = trial.force[:, 0]
     stream(force, 1000.0, "cmj", [1])
@@ -131,16 +138,9 @@ def test_bad_blocks_and_arguments_are_refused():
         analyser.feed(np.ones((1, 2)))
 
 
-def test_run_is_analysed_once_at_finish(monkeypatch):
+def test_run_is_analysed_once_at_finish(prepare_calls):
     """A run's result covers the whole recording (it rests on its end): no attempt before finish()."""
-    calls = []
-    real_prepare = streaming.prepare
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return real_prepare(*args, **kwargs)
-
-    monkeypatch.setattr(streaming, "prepare", counting)
+    calls = prepare_calls
     trial = simulate("run", mass_kg=70.0, rate_hz=1000.0, plates=2, noise="typical", seed=11)
     streamed = stream(trial.force, 1000.0, "run", random_sizes(11))
     assert len(calls) == 1 and all(at is None for _, at in streamed)
