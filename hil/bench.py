@@ -10,7 +10,6 @@ emulator's write time of the last sample it needed (both CLOCK_MONOTONIC).
 from __future__ import annotations
 
 import importlib.metadata
-import inspect
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,8 +155,7 @@ def drop_height(plan: TrialPlan) -> float | None:
     scenario's option, else the movement's own default)."""
     if plan.test != "dj":
         return None
-    default = inspect.signature(dj.simulate).parameters["drop_height_m"].default
-    return float(plan.options.get("drop_height_m", default))
+    return float(plan.options.get("drop_height_m", dj.DEFAULT_DROP_HEIGHT_M))
 
 
 class Router:

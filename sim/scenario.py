@@ -42,9 +42,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from sim.movements import TESTS
+from sim.plate import PRESETS, RATE_RANGE_HZ
 
-NOISE_PRESETS = ("none", "typical", "high")
-RATE_RANGE_HZ = (250.0, 4000.0)
 MASS_RANGE_KG = (20.0, 250.0)
 MAX_TRIALS = 10_000
 
@@ -197,7 +196,7 @@ class _Reader:
             url=self.text(data.get("url", "emulated"), "plate.url"),
             rate_hz=self.number(data.get("rate_hz", 1000.0), "plate.rate_hz", *RATE_RANGE_HZ),
             plates=self.integer(data.get("plates", 1), "plate.plates", 1, 2),
-            noise=self.text(data.get("noise", "typical"), "plate.noise", NOISE_PRESETS))
+            noise=self.text(data.get("noise", "typical"), "plate.noise", tuple(PRESETS)))
 
     def check(self, data: Any) -> CheckConfig:
         self.table(data, "check", ("metrics", "min_pass_rate", "latency_p99_ms", "expect_issues"))

@@ -35,11 +35,12 @@ IMPACT_BW_S = 120.0  # force slope at touchdown: the plate loads at once
 MEAN_NET_BW = 2.3  # contact long enough that the mean force stays under 3.3 BW (high boxes) ...
 MIN_PUSH_S = 0.09  # ... and the push from the lowest point lasts this long (low boxes)
 MAX_CONTACT_BW = 12.0  # peak contact force the model accepts
+DEFAULT_DROP_HEIGHT_M = 0.30  # a common clinic box
 
 
 def simulate(athlete: Athlete, rate_hz: float, plates: int, rng: np.random.Generator, *,
              leg: str | None = None, height_m: float | None = None,
-             drop_height_m: float = 0.30, duration_s: float | None = None,
+             drop_height_m: float = DEFAULT_DROP_HEIGHT_M, duration_s: float | None = None,
              sway: bool = False) -> Trial:
     common.check_setup(rate_hz, plates, leg)
     drop = common.check_range("drop height", drop_height_m, 0.05, 1.0, "m")
