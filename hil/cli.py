@@ -141,6 +141,7 @@ def _run_analyse(args: argparse.Namespace) -> int:
 
     from hil.analysis import analyse
     from hil.analysis.io import load
+    from hil.report import analysis_table
 
     for flag, value in (("--body-mass", args.body_mass), ("--drop-height", args.drop_height)):
         if value is not None and not (value > 0 and value < float("inf")):
@@ -150,33 +151,9 @@ def _run_analyse(args: argparse.Namespace) -> int:
                      body_mass_kg=args.body_mass, drop_height_m=args.drop_height)
     # the whole text is built before anything is printed: nothing half-written on failure
     text = (json.dumps(result.to_dict(), indent=2, allow_nan=False) if args.json
-            else _analysis_table(result.to_dict()))
+            else analysis_table(result.to_dict()))
     print(text)
     return EXIT_REFUSED if result.refused else EXIT_OK
-
-
-def _analysis_table(record: dict) -> str:
-    """The analysis result as a readable table (the --json record, laid out for people)."""
-    lines = [f"{record['test']} at {record['sample_rate_hz']:g} Hz "
-             f"({record['analyser']['name']} {record['analyser']['version']})"]
-    for title in ("metrics", "events"):
-        if record[title]:
-            lines += ["", title] + [f"  {name:<32}{value:>12.5g}"
-                                    for name, value in record[title].items()]
-    if record["per_rep"]:
-        names = list(dict.fromkeys(name for rep in record["per_rep"] for name in rep))
-        widths = [max(len(name), 9) + 2 for name in names]
-        lines += ["", "per repetition", "   #" + "".join(f"{n:>{w}}" for n, w in zip(names, widths))]
-        for number, rep in enumerate(record["per_rep"], start=1):
-            cells = [f"{rep[n]:>{w}.5g}" if n in rep else f"{'-':>{w}}" for n, w in zip(names, widths)]
-            lines.append(f"{number:>4}" + "".join(cells))
-    quality = record["quality"]
-    lines += ["", "quality: " + ("ok" if quality["ok"] else "issues")]
-    for issue in quality["issues"]:
-        start, end = issue["start_s"], issue["end_s"]
-        span = "" if start is None else f" [{start:.3f}–{end if end is not None else start:.3f} s]"
-        lines.append(f"  {issue['code']}: {issue['message']}{span}")
-    return "\n".join(lines)
 
 
 def _add_emulate(sub: argparse._SubParsersAction) -> None:

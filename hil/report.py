@@ -1,6 +1,7 @@
-"""A replay's record: report.json (one serialisable record), report.xml (JUnit), PNG plots.
+"""A replay's record: report.json (one serialisable record), report.xml (JUnit), PNG plots;
+and one analysis result as a table for people (`forcebench analyse` without --json).
 
-The JSON record is the contract (see the README's "Report format"); the JUnit file and the
+The JSON record is the contract (docs/bench.md, "Report"); the JUnit file and the
 plots are views of it, so that CI systems and people can read the same run.
 """
 from __future__ import annotations
@@ -208,3 +209,27 @@ def traces_to_plot(record: Mapping[str, Any]) -> list[str]:
         if trial["status"] != "pass" and trial["label"] not in chosen:
             chosen.append(trial["label"])
     return chosen[:MAX_TRACE_PLOTS]
+
+
+def analysis_table(record: Mapping[str, Any]) -> str:
+    """The analysis result as a readable table (the --json record, laid out for people)."""
+    lines = [f"{record['test']} at {record['sample_rate_hz']:g} Hz "
+             f"({record['analyser']['name']} {record['analyser']['version']})"]
+    for title in ("metrics", "events"):
+        if record[title]:
+            lines += ["", title] + [f"  {name:<32}{value:>12.5g}"
+                                    for name, value in record[title].items()]
+    if record["per_rep"]:
+        names = list(dict.fromkeys(name for rep in record["per_rep"] for name in rep))
+        widths = [max(len(name), 9) + 2 for name in names]
+        lines += ["", "per repetition", "   #" + "".join(f"{n:>{w}}" for n, w in zip(names, widths))]
+        for number, rep in enumerate(record["per_rep"], start=1):
+            cells = [f"{rep[n]:>{w}.5g}" if n in rep else f"{'-':>{w}}" for n, w in zip(names, widths)]
+            lines.append(f"{number:>4}" + "".join(cells))
+    quality = record["quality"]
+    lines += ["", "quality: " + ("ok" if quality["ok"] else "issues")]
+    for issue in quality["issues"]:
+        start, end = issue["start_s"], issue["end_s"]
+        span = "" if start is None else f" [{start:.3f}–{end if end is not None else start:.3f} s]"
+        lines.append(f"  {issue['code']}: {issue['message']}{span}")
+    return "\n".join(lines)

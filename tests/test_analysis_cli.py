@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-import analysis_other_traces as traces
+import formula_traces as traces
 
 TIMEOUT_S = 60
 

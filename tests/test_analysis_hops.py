@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-import analysis_other_traces as traces
+import formula_traces as traces
 from hil.analysis import analyse
 
 TOLERANCE = {"peak_force_n": 0.02, "vertical_stiffness_kn_m": 0.10, "rsi": 0.05}

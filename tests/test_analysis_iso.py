@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-import analysis_other_traces as traces
+import formula_traces as traces
 from hil.analysis import analyse
 
 RFD_TOLERANCE = {"rfd_0_50_n_s": 0.15, "rfd_0_100_n_s": 0.10, "rfd_0_200_n_s": 0.10}

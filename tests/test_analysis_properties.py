@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import analysis_other_traces as traces
+import formula_traces as traces
 from hil.analysis import TESTS, AnalysisInputError, analyse
 
 RATES = (500.0, 1000.0, 2000.0)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-import analysis_other_traces as traces
+import formula_traces as traces
 from hil.analysis import analyse
 
 RELATIVE = {"peak_force_n": 0.02, "impact_peak_n": 0.02, "loading_rate_bw_s": 0.10,
