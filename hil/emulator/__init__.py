@@ -21,8 +21,10 @@ __all__ = ["EmulatedPlate", "Fault", "FaultError", "parse_fault", "parse_faults"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("transport", choices=("serial", "scpi"),
-                        help="serial: a pseudo-terminal (prints its path); scpi: TCP (prints the VISA resource)")
+    parser.add_argument("transport", choices=("serial", "scpi", "awg"),
+                        help="serial: a pseudo-terminal (prints its path); scpi: TCP (prints the VISA "
+                             "resource); awg: waveform generators on TCP driving a plate front end "
+                             "on a pseudo-terminal (prints each generator's VISA resource, then the path)")
     parser.add_argument("--source", metavar="FILE", help="source .npz of cell forces (default: a built-in CMJ loop)")
     parser.add_argument("--fast", action="store_true", help="stream as fast as the reader takes it")
     parser.add_argument("--once", action="store_true", help="stream the source once, then stop")
@@ -35,10 +37,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, help="sample rate in Hz (default: the source's)")
     parser.add_argument("--host", default="127.0.0.1", help="scpi: address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="scpi: TCP port (0 picks a free one)")
+    rig = parser.add_argument_group("awg: the stimulus rig")
+    rig.add_argument("--instruments", type=int, default=2, help="waveform generators (default 2)")
+    rig.add_argument("--channels", type=int, default=4, help="outputs per generator (default 4)")
+    rig.add_argument("--plates", type=int, default=2, help="plates on the front end, 1 or 2 (default 2)")
+    rig.add_argument("--frontend", default="", metavar="SPEC",
+                     help="front-end values, e.g. gain_error=0.02,clock_ppm=200,noise_uv=0.2 "
+                          "(hil.emulator.frontend.FrontEnd)")
     parser.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.transport == "awg":
+        from .rig import run_rig
+        return run_rig(args)
     source = read_source(args.source) if args.source else builtin_source()
     plate = EmulatedPlate(source, parse_faults(args.fault), seed=args.seed,
                           counter_start=args.counter_start, once=args.once)

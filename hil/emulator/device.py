@@ -51,6 +51,8 @@ class Chunk:
 class EmulatedPlate:
     """A dual (or single) plate with 4 cells each, streaming ``source`` on its own clock."""
 
+    lookahead_ticks = LOOKAHEAD_TICKS  # a plate whose input is live (hil.emulator.frontend) uses 1
+
     def __init__(self, source: Source, faults: tuple[Fault, ...] = (), seed: int = 0,
                  counter_start: int = 0, once: bool = False) -> None:
         self.source, self.faults, self.seed = source, faults, seed
@@ -136,6 +138,11 @@ class EmulatedPlate:
             return None
         return max(0, int(len(self.source) * self.rate_hz / self.source.rate_hz) - self.ticks)
 
+    @property
+    def tick_rate_hz(self) -> float:
+        """How fast the sample clock ticks in host time (the emulated plate's clock is the host's)."""
+        return self.rate_hz
+
     def fault_windows(self, kind: str) -> list[tuple[int, float]]:
         """(tick, seconds) for each stall or disconnect fault."""
         return [(int(round(f["at"] * self.rate_hz)), f["for"]) for f in self.faults
@@ -155,7 +162,7 @@ class EmulatedPlate:
             return Chunk(b"", counters)
         ahead = self._ahead
         if ahead is None or not ahead.first <= first <= first + count <= ahead.first + ahead.ticks:
-            ahead = self._ahead = self._prepare(first, max(count, LOOKAHEAD_TICKS))
+            ahead = self._ahead = self._prepare(first, max(count, self.lookahead_ticks))
         a, b = first - ahead.first, first + count - ahead.first
         self.sent += int(ahead.sent[a:b].sum())
         self.dropped += int(ahead.dropped[a:b].sum())

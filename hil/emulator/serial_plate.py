@@ -86,7 +86,7 @@ class SerialFrontEnd:
             return IDLE_POLL_S
         if self.fast:
             return 0.0 if len(self.outbox) < FAST_HIGH_WATER else IDLE_POLL_S
-        deadline = self.t0 + (self.plate.ticks * 1_000_000_000) / self.plate.rate_hz
+        deadline = self.t0 + (self.plate.ticks * 1_000_000_000) / self.plate.tick_rate_hz
         return max(0.0, (deadline - now) / 1e9)
 
     def _read(self) -> None:
@@ -133,7 +133,7 @@ class SerialFrontEnd:
                 return None
             count = FAST_BATCH_TICKS
         else:
-            count = int((now - self.t0) * plate.rate_hz // 1_000_000_000) + 1 - plate.ticks
+            count = int((now - self.t0) * plate.tick_rate_hz // 1_000_000_000) + 1 - plate.ticks
         for at, seconds in self.disconnects:
             if plate.ticks <= at < plate.ticks + count:
                 count = at - plate.ticks
