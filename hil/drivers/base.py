@@ -39,6 +39,7 @@ class Plate(abc.ABC):
     plates: int = 2
     channels: int = protocol.CELLS
     reconnects: int = 0  # times the transport went away and came back
+    rejected: int = 0  # garbled records the driver threw away before framing (text lines)
 
     @abc.abstractmethod
     def command(self, name: str, *args) -> str | None:

@@ -14,7 +14,7 @@ import tty
 from typing import TextIO
 
 from .. import protocol
-from .device import DeviceError, EmulatedPlate
+from .device import Chunk, DeviceError, EmulatedPlate
 from .timing import TimingLog
 
 READ_BYTES = 4096
@@ -148,12 +148,17 @@ class SerialFrontEnd:
         if count <= 0:
             return None
         chunk = plate.make(count)
-        if not self.fast and len(self.outbox) + len(chunk.data) > BACKLOG_LIMIT:
+        data = self._encode(chunk)
+        if not self.fast and len(self.outbox) + len(data) > BACKLOG_LIMIT:
             plate.overflow += chunk.tick_counters.size
             return None
-        self.outbox += chunk.data
+        self.outbox += data
         self.pending.append((self.written + len(self.outbox), chunk.tick_counters))
         return None
+
+    def _encode(self, chunk: Chunk) -> bytes:
+        """The bytes on the wire for a chunk of frames (a text plate prints lines instead)."""
+        return chunk.data
 
     def _write(self) -> None:
         if not self.outbox or time.monotonic_ns() < self.blocked_until:
