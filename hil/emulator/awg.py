@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..protocol import ProtocolError, split_command
 from ..stimulus import awg_commands as C
 
 MAX_POINTS = 16_000_000
@@ -264,9 +265,9 @@ class AwgServer:
         inbox += data
         while True:
             try:
-                found = C.split(bytes(inbox))
-            except C.ScpiError as error:  # a malformed block: the rest of the line is lost
-                instrument.errors.append((error.code, error.message))
+                found = split_command(bytes(inbox))
+            except ProtocolError as error:  # a malformed block: the rest of the line is lost
+                instrument.errors.append((-160, f"Block data error; {error}"))
                 newline = inbox.find(b"\n")
                 del inbox[:newline + 1 if newline >= 0 else len(inbox)]
                 continue

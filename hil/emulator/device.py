@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import protocol
 from .faults import Fault
-from .source import Source
+from .source import Source, make_source
 
 MAX_ERRORS = 16
 MIN_RATE_HZ, MAX_RATE_HZ = 10.0, 10_000.0
@@ -110,9 +110,22 @@ class EmulatedPlate:
         elif name == "error":
             code, message = self.errors.popleft() if self.errors else (0, "No error")
             return protocol.format_error(code, message)
+        elif name == "playback":
+            self._playback(*args)
         else:
             raise DeviceError(-113, f"Undefined header; {name}")
         return None
+
+    def _playback(self, rate_hz: float, payload: bytes) -> None:
+        """Stream this trace once at the next start, through the plate's own ADC and faults."""
+        if not MIN_RATE_HZ <= rate_hz <= MAX_RATE_HZ:
+            raise DeviceError(-222, f"Data out of range; rate {MIN_RATE_HZ:g}-{MAX_RATE_HZ:g} Hz")
+        try:
+            cells = protocol.decode_playback(payload, self.plates)
+        except protocol.ProtocolError as error:
+            raise DeviceError(-161, f"Invalid block data; {error}") from None
+        self.source = make_source(cells, rate_hz)
+        self.once, self.rate_hz, self._ahead = True, float(rate_hz), None
 
     def refuse(self, error: DeviceError) -> None:
         self.errors.append((error.code, error.message))

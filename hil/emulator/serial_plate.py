@@ -97,15 +97,23 @@ class SerialFrontEnd:
         except OSError:  # EIO: nobody has the port open; we keep the slave, so it is rare
             return
         self.inbox += data
-        while b"\n" in self.inbox:
-            line, self.inbox = self.inbox.split(b"\n", 1)
+        while True:
+            try:
+                found = protocol.split_command(self.inbox)
+            except protocol.ProtocolError as error:  # a malformed block: skip to the line's end
+                self.outbox += f"ERR {protocol.format_error(-160, str(error))}\n".encode()
+                self.inbox = self.inbox.partition(b"\n")[2]
+                continue
+            if found is None:
+                return
+            line, payload, self.inbox = found
             if line.strip():
-                self._command(line)
+                self._command(line, payload)
 
-    def _command(self, line: bytes) -> None:
+    def _command(self, line: bytes, payload: bytes | None = None) -> None:
         plate = self.plate
         try:
-            name, args = protocol.parse_command(line, "serial")
+            name, args = protocol.parse_command(line, "serial", payload)
             if plate.streaming and name != "stop":
                 raise DeviceError(-200, "Execution error; streaming")
             reply = plate.execute(name, args)

@@ -57,7 +57,7 @@ class TextFrontEnd(SerialFrontEnd):
         if "start" not in layout.commands:  # firmware that prints from power-up
             plate.execute("start", ())
 
-    def _command(self, line: bytes) -> None:
+    def _command(self, line: bytes, payload: bytes | None = None) -> None:
         """The firmware's own command lines; unknown lines are ignored, as firmware does."""
         name = self.commands.get(line.decode("ascii", "replace").strip())
         plate = self.plate

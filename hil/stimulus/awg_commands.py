@@ -2,7 +2,7 @@
 
 The common arbitrary-waveform subset of IEEE 488.2 / SCPI-99 generators (the Keysight 33500
 spelling): one place for it, used by the driver (hil.stimulus.awg) and the emulated generator
-(hil.emulator.awg). Waveforms go up as 16-bit DAC codes in a definite-length binary block::
+(hil.emulator.awg); the block framing is hil.protocol's. Waveforms go up as 16-bit DAC codes in a definite-length binary block::
 
     *IDN? *RST *TRG *OPC? SYST:ERR?
     FORM:BORD SWAP                                  blocks little-endian
@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..protocol import block
 
 DAC_MAX = 32767
 LONG_FORMS = ("SOURce", "DATA", "VOLatile", "CLEar", "ARBitrary", "DAC", "FUNCtion", "SRATe",
@@ -87,36 +89,6 @@ def parse(line: bytes, block: bytes | None = None) -> Command:
     if not nodes:
         raise ScpiError(-113, f"Undefined header; {head}")
     return Command(":".join(nodes) + ("?" if query else ""), channel, args, block)
-
-
-def split(buffer: bytes) -> tuple[bytes, bytes | None, bytes] | None:
-    """The first complete command in ``buffer``: (line without block, block or None, the rest);
-    None if it is not complete yet. A ``#`` after a comma starts a binary block."""
-    newline = buffer.find(b"\n")
-    hash_at = buffer.find(b",#")
-    if hash_at < 0 or (0 <= newline < hash_at):
-        if newline < 0:
-            return None
-        return buffer[:newline], None, buffer[newline + 1:]
-    start = hash_at + 1
-    if len(buffer) < start + 2:
-        return None
-    digits = buffer[start + 1:start + 2]
-    if not digits.isdigit() or digits == b"0":
-        raise ScpiError(-160, "Block data error; indefinite or malformed length")
-    size_end = start + 2 + int(digits)
-    if len(buffer) < size_end:
-        return None
-    length = int(buffer[start + 2:size_end])
-    end = size_end + length
-    if len(buffer) < end + 1:
-        return None
-    return buffer[:hash_at], buffer[size_end:end], buffer[end + 1:]
-
-
-def block(payload: bytes) -> bytes:
-    length = str(len(payload)).encode()
-    return b"#" + str(len(length)).encode() + length + payload
 
 
 def to_dac(volts: np.ndarray, vpp: float, offset: float) -> np.ndarray:
