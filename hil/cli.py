@@ -191,6 +191,17 @@ def _add_replay(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--write-source", action="store_true",
                         help="only write the scenario's emulator source file(s) into the report "
                              "directory, for a plate you start yourself, and exit")
+    stimulus = parser.add_argument_group("electrical stimulus (waveform generators in place of the cells)")
+    stimulus.add_argument("--stimulus", metavar="URL[,URL...]",
+                          help="SCPI arbitrary waveform generators (VISA resources, comma-separated) "
+                               "wired to the plate's cell inputs, or emulated-awg[:FRONT-END] to start "
+                               "emulated generators driving an emulated front end (no --plate), e.g. "
+                               "emulated-awg:gain_error=0.02,clock_ppm=200")
+    stimulus.add_argument("--bridge", metavar="SPEC", default="",
+                          help="the cells the stimulus stands in for: rated_mv_v=2,capacity_n=5000,"
+                               "excitation_v=5 (the defaults)")
+    stimulus.add_argument("--clock-ppm-limit", type=float, default=100.0, metavar="PPM",
+                          help="fail when the plate's clock is further off the generators' (default 100)")
     parser.set_defaults(run=_run_replay)
 
 
@@ -201,8 +212,14 @@ def _run_replay(args: argparse.Namespace) -> int:
 
     if not 0 < args.timeout <= 3600:
         raise UsageError(f"--timeout must be between 0 and 3600 s, got {args.timeout:g}")
+    from hil.stimulus.bridge import parse_bridge
+
+    if not 0 < args.clock_ppm_limit < 1e5:
+        raise UsageError(f"--clock-ppm-limit must be between 0 and 100000, got {args.clock_ppm_limit:g}")
     settings = Settings(plate_url=args.plate, fast=args.fast, timeout_s=args.timeout,
-                        timing_log=Path(args.timing_log) if args.timing_log else None)
+                        timing_log=Path(args.timing_log) if args.timing_log else None,
+                        stimulus=args.stimulus, bridge=parse_bridge(args.bridge),
+                        clock_ppm_limit=args.clock_ppm_limit)
     return run(args.scenario, args.report, settings, write_source_only=args.write_source)
 
 

@@ -25,8 +25,8 @@ TARE_S = 0.25
 
 class TextPlate(Plate):
     def __init__(self, layout: TextPlateFile, url: str, timeout: float = 5.0,
-                 emulator=None, baudrate: int = 921_600) -> None:
-        self.layout, self.url, self.timeout, self.emulator = layout, url, timeout, emulator
+                 server=None, baudrate: int = 921_600) -> None:
+        self.layout, self.url, self.timeout, self.server = layout, url, timeout, server
         self.plates, self.channels = layout.plates, protocol.CELLS
         self.calibration = protocol.Calibration(layout.scale.copy(), layout.offset.copy())
         self.streaming = False
@@ -199,8 +199,8 @@ class TextPlate(Plate):
                 data += self.port.read(min(self.port.in_waiting, MAX_READ))
             return data
         except (serial.SerialException, OSError) as error:
-            if self.emulator is not None:
-                self.emulator.check()
+            if self.server is not None:
+                self.server.check()
             raise PlateDisconnected(f"{self.url}: {error}") from None
 
     def _frames(self, data: bytes) -> bytes:
@@ -251,5 +251,5 @@ class TextPlate(Plate):
             pass
         finally:
             self.port.close()
-            if self.emulator is not None:
-                self.emulator.close()
+            if self.server is not None:
+                self.server.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import selectors
 import socket
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -215,41 +214,34 @@ def wire(instruments: Sequence[EmulatedAwg]) -> None:
 
 
 class AwgServer:
-    """Serves instruments on TCP (one port each), in a thread of its own."""
+    """Serves instruments on TCP (one port each) from another device's event loop: ``attach``
+    registers the sockets with its selector, each with the handler to call when readable."""
 
-    def __init__(self, instruments: Sequence[EmulatedAwg], host: str = "127.0.0.1",
-                 lock: threading.Lock | None = None) -> None:
+    def __init__(self, instruments: Sequence[EmulatedAwg], host: str = "127.0.0.1") -> None:
         self.instruments = list(instruments)
-        self.lock = lock or threading.Lock()  # held while commands change the outputs
-        self.selector = selectors.SelectSelector()
-        self.listeners = []
-        for instrument in self.instruments:
-            listener = socket.create_server((host, 0))
+        self.listeners = [socket.create_server((host, 0)) for _ in self.instruments]
+        for listener in self.listeners:
             listener.setblocking(False)
-            self.selector.register(listener, selectors.EVENT_READ, instrument)
-            self.listeners.append(listener)
         self.inboxes: dict[socket.socket, bytearray] = {}
+        self.selector: selectors.BaseSelector | None = None
 
     @property
     def resources(self) -> list[str]:
         return [f"TCPIP::{l.getsockname()[0]}::{l.getsockname()[1]}::SOCKET" for l in self.listeners]
 
-    def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve, daemon=True, name="awg-server")
-        thread.start()
-        return thread
+    def attach(self, selector: selectors.BaseSelector) -> None:
+        self.selector = selector
+        for listener, instrument in zip(self.listeners, self.instruments):
+            selector.register(listener, selectors.EVENT_READ,
+                              lambda sock, i=instrument: self._accept(sock, i))
 
-    def serve(self) -> None:
-        while True:
-            for key, _ in self.selector.select(0.2):
-                if key.fileobj in self.listeners:
-                    client, _ = key.fileobj.accept()
-                    client.setblocking(True)
-                    client.settimeout(5.0)
-                    self.inboxes[client] = bytearray()
-                    self.selector.register(client, selectors.EVENT_READ, key.data)
-                else:
-                    self._serve(key.fileobj, key.data)
+    def _accept(self, listener: socket.socket, instrument: EmulatedAwg) -> None:
+        client, _ = listener.accept()
+        client.setblocking(True)
+        client.settimeout(5.0)
+        self.inboxes[client] = bytearray()
+        self.selector.register(client, selectors.EVENT_READ,
+                               lambda sock, i=instrument: self._serve(sock, i))
 
     def _serve(self, client: socket.socket, instrument: EmulatedAwg) -> None:
         try:
@@ -284,14 +276,14 @@ class AwgServer:
                 except OSError:
                     return
 
-    def _command(self, instrument: EmulatedAwg, line: bytes, payload: bytes | None) -> str | None:
+    @staticmethod
+    def _command(instrument: EmulatedAwg, line: bytes, payload: bytes | None) -> str | None:
         try:
             command = C.parse(line, payload)
         except C.ScpiError as error:
             instrument.errors.append((error.code, error.message))
             return "" if line.strip().endswith(b"?") else None
-        with self.lock:
-            return instrument.execute(command)
+        return instrument.execute(command)
 
 
 def analog_bus(instruments: Sequence[EmulatedAwg]) -> Callable[[np.ndarray], np.ndarray]:

@@ -1,5 +1,6 @@
 """The emulated stimulus rig: waveform generators on TCP whose outputs are wired to a plate
-front end streaming on a pseudo-terminal, all in one process (the wires are in memory).
+front end streaming on a pseudo-terminal, all in one process and one event loop (the wires are
+in memory; a trigger is handled as soon as it arrives, between two sample ticks).
 
 Announces one line per generator (its VISA resource), then the front end's pty path.
 """
@@ -8,7 +9,6 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import threading
 
 from .awg import AwgServer, EmulatedAwg, analog_bus, wire
 from .faults import FaultError
@@ -26,23 +26,17 @@ def run_rig(args: argparse.Namespace) -> int:
     instruments = [EmulatedAwg(args.channels, serial=args.seed * 100 + i)
                    for i in range(args.instruments)]
     wire(instruments)
-    lock = threading.Lock()
-    server = AwgServer(instruments, args.host, lock)
-    bus = analog_bus(instruments)
-
-    def inputs(t_ns):
-        with lock:
-            return bus(t_ns)
-
-    plate = AnalogPlate(inputs, front, plates=args.plates, rate_hz=args.rate or 1000.0,
+    server = AwgServer(instruments, args.host)
+    plate = AnalogPlate(analog_bus(instruments), front, plates=args.plates, rate_hz=args.rate or 1000.0,
                         seed=args.seed)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     for resource in server.resources:
         print(resource, flush=True)
-    server.start()
+    front_end = SerialFrontEnd(plate, fast=False, timing_log=args.timing_log,
+                               watch_stdin=args.watch_stdin)
+    front_end.neighbours.append(server.attach)  # one loop: a trigger is seen at once
     try:
-        SerialFrontEnd(plate, fast=False, timing_log=args.timing_log,
-                       watch_stdin=args.watch_stdin).serve()
+        front_end.serve()
     except KeyboardInterrupt:
         pass
     return 0

@@ -53,6 +53,7 @@ class SerialFrontEnd:
         self.blocked_until = 0  # a stall: no writes before this
         self.stall_marks: list[tuple[int, int]] = []  # (byte offset, ns): stalls not yet begun
         self.stalls = self.disconnects = []
+        self.neighbours: list = []  # callables that register their sockets with our selector
 
     def serve(self) -> None:
         print(self.port.path, file=self.announce, flush=True)
@@ -60,13 +61,17 @@ class SerialFrontEnd:
         selector.register(self.port.master, selectors.EVENT_READ, "port")
         if self.watch_stdin:
             selector.register(sys.stdin, selectors.EVENT_READ, "stdin")
+        for attach in self.neighbours:  # other devices served in this loop (the stimulus rig)
+            attach(selector)
         while True:
             now = time.monotonic_ns()
             writable = bool(self.outbox) and now >= self.blocked_until
             selector.modify(self.port.master, selectors.EVENT_READ
                             | (selectors.EVENT_WRITE if writable else 0), "port")
             for key, events in selector.select(self._timeout(now)):
-                if key.data == "stdin":
+                if callable(key.data):  # a neighbour's socket: its own handler
+                    key.data(key.fileobj)
+                elif key.data == "stdin":
                     if not os.read(sys.stdin.fileno(), 1024):
                         return  # our parent went away
                 elif events & selectors.EVENT_READ:
