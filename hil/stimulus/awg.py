@@ -1,7 +1,7 @@
 """Drive SCPI arbitrary waveform generators over VISA: upload, arm, one trigger.
 
-``Generators(urls)`` opens every instrument, counts its channels (``SOUR<n>:FUNC?`` until one
-is refused) and lines the channels up in URL order: cell 0..3 of plate 0, then of plate 1,
+``Generators(urls)`` opens every instrument, counts its channels (``SOUR<n>:DATA:VOL:CLE``
+until one is refused) and lines the channels up in URL order: cell 0..3 of plate 0, then of plate 1,
 spread over as many instruments as that takes. The first instrument is triggered over the bus
 (``*TRG``) and, with several, its trigger out starts the others (``TRIG:SOUR EXT``): cable it
 to their trigger inputs.
@@ -91,13 +91,13 @@ class Awg:
 
     def _count_channels(self) -> int:
         count = 0
-        for channel in range(1, MAX_CHANNELS + 1):
-            answered = bool(self.query(f"SOUR{channel}:FUNC?"))
-            if self.errors() or not answered:
+        for channel in range(1, MAX_CHANNELS + 1):  # a setting: a missing channel only errs
+            self.write(f"SOUR{channel}:DATA:VOL:CLE")
+            if self.errors():
                 break
             count = channel
         if count == 0:
-            raise StimulusError(f"{self.url} ({self.identity}) answers no SOUR1:FUNC?: "
+            raise StimulusError(f"{self.url} ({self.identity}) refuses SOUR1:DATA:VOL:CLE: "
                                 "not an arbitrary waveform generator")
         return count
 
@@ -145,7 +145,6 @@ class Generators:
         for cell, (awg, channel) in enumerate(self.outputs[:volts.shape[1]]):
             vpp, offset = channel_settings(volts[:, cell])
             name = f"FBCELL{cell}"
-            awg.write(f"SOUR{channel}:DATA:VOL:CLE")
             awg.write_raw(C.upload(channel, name, C.to_dac(volts[:, cell], vpp, offset)),
                           f"the upload of {name}")
             for line in C.setup(channel, name, rate_hz, vpp, offset):
