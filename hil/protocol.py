@@ -28,6 +28,10 @@ Commands are ASCII lines ending in ``\\n``; a logical command has a serial and a
     error       ERR?                   SYST:ERR?                      code,"message" (0 = none)
     fetch       -                      FETC?                          #<n><len><frames> (IEEE 488.2)
     playback    PLAY hz #<n><len><f32> TRAC:DATA hz,#<n><len><f32>   -
+    counter     CNT n                  CONF:COUN n                    -
+
+``counter`` presets the sample counter the next ``start`` begins from (0 after reset; every
+start begins there again): a test hook, so that the 2**32 wrap can be checked in seconds.
 
 ``playback`` uploads a trace for the plate to stream once, through its own processing, at the
 next ``start``: the block holds float32 little-endian newtons, sample by sample, plate by plate,
@@ -271,6 +275,7 @@ COMMANDS = {spec.name: spec for spec in (
     CommandSpec("error", "ERR?", "SYST:ERR?"),
     CommandSpec("fetch", None, "FETC?"),
     CommandSpec("playback", "PLAY", "TRAC:DATA", (float, bytes)),
+    CommandSpec("counter", "CNT", "CONF:COUN", (int,)),
 )}
 DIALECTS = ("serial", "scpi")
 

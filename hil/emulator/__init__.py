@@ -8,7 +8,7 @@ import argparse
 import signal
 import sys
 
-from .device import EmulatedPlate
+from .device import DEFECTS, EmulatedPlate
 from .faults import Fault, FaultError, parse_fault, parse_faults
 from .scpi_plate import ScpiFrontEnd
 from .serial_plate import SerialFrontEnd
@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, help="sample rate in Hz (default: the source's)")
     parser.add_argument("--host", default="127.0.0.1", help="scpi: address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="scpi: TCP port (0 picks a free one)")
+    parser.add_argument("--defect", action="append", default=[], choices=sorted(DEFECTS),
+                        metavar="NAME", help="break the protocol on purpose (plate-check must catch "
+                                             "it): " + ", ".join(sorted(DEFECTS)))
     parser.add_argument("--plate-file", metavar="TOML",
                         help="text: the plate file (fixtures/plates/text-*.toml) of the lines to print")
     rig = parser.add_argument_group("awg: the stimulus rig")
@@ -60,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_text(args, source, faults)
     if any(f.kind == "reorder" for f in faults):
         raise FaultError("reorder applies to text plates only (emulate text)")
-    plate = EmulatedPlate(source, faults, seed=args.seed,
-                          counter_start=args.counter_start, once=args.once)
+    plate = EmulatedPlate(source, faults, seed=args.seed, counter_start=args.counter_start,
+                          once=args.once, defects=frozenset(args.defect))
     if args.rate is not None:
         plate.execute("rate", (args.rate,))
     # SIGTERM (our driver closing us) ends the loop like Ctrl-C, quietly

@@ -20,6 +20,24 @@ RANDOM_BLOCK = 4096  # random fault decisions are drawn per block of counters: c
 LOOKAHEAD_TICKS = 256  # frames are made this many ticks ahead, then handed out tick by tick
 
 
+# Protocol defects the emulator can be told to have, each one a way firmware gets the protocol
+# wrong; `forcebench plate-check` must catch each (tests/test_platecheck.py proves it).
+DEFECTS = {
+    "idn": "identification is not maker,model,serial,firmware",
+    "status": "status lacks the counter",
+    "cal": "calibration writes are accepted but ignored",
+    "errors": "unknown commands are answered OK (serial) and no error is queued",
+    "crc": "every frame's CRC is wrong",
+    "wrap": "the sample counter is 24 bits: it wraps at 2**24, not 2**32",
+    "rate": "rate changes are accepted, but the plate keeps sampling at its power-up rate",
+    "burst": "frames leave in bursts every 100 ms (serial)",
+    "restart": "the counter runs on across stop and start instead of starting again",
+    "busy": "commands sent while streaming are carried out (serial)",
+    "trailing": "frames keep coming for 0.1 s after OK STOPPED (serial)",
+    "silent-loss": "a slow reader loses frames, and status does not count them (serial)",
+}
+
+
 class DeviceError(ValueError):
     """A command the plate refuses: SCPI error code and message."""
 
@@ -54,9 +72,12 @@ class EmulatedPlate:
     lookahead_ticks = LOOKAHEAD_TICKS  # a plate whose input is live (hil.emulator.frontend) uses 1
 
     def __init__(self, source: Source, faults: tuple[Fault, ...] = (), seed: int = 0,
-                 counter_start: int = 0, once: bool = False) -> None:
+                 counter_start: int = 0, once: bool = False,
+                 defects: frozenset[str] = frozenset()) -> None:
         self.source, self.faults, self.seed = source, faults, seed
         self.counter_start, self.once = counter_start, once
+        self.power_up_counter, self.power_up_rate = counter_start, source.rate_hz
+        self.defects = frozenset(defects)
         self.plates = source.plates
         rng = np.random.default_rng(seed)
         self.zero_counts = rng.integers(-20_000, 20_000, (self.plates, protocol.CELLS))
@@ -79,12 +100,16 @@ class EmulatedPlate:
 
     def execute(self, name: str, args: tuple) -> str | None:
         """Run a logical command (see hil.protocol); the reply text, or None for a setting."""
-        if self.streaming and name not in ("stop", "status", "error", "fetch", "identify"):
+        if self.streaming and name not in ("stop", "status", "error", "fetch", "identify") \
+                and "busy" not in self.defects:
             raise DeviceError(-200, "Execution error; streaming")
         if name == "identify":
+            if "idn" in self.defects:
+                return "FORCEBENCH EMULATED PLATE"
             return f"FORCEBENCH,FP{self.plates}x{protocol.CELLS}-EMU,SN{self.seed:06d},1.0"
         if name == "reset":
             self.reset()
+            self.counter_start = self.power_up_counter
         elif name == "rate?":
             return f"{self.rate_hz:g}"
         elif name == "rate":
@@ -94,6 +119,8 @@ class EmulatedPlate:
         elif name == "tare":  # idle, the plate is unloaded: its zero is the raw zero
             self.offset = self.zero_counts.astype(float)
         elif name == "start":
+            if "restart" in self.defects:
+                self.counter_start += self.ticks
             self.streaming, self.ticks, self.finished, self._ahead = True, 0, False, None
         elif name == "stop":
             self.streaming = False
@@ -104,7 +131,8 @@ class EmulatedPlate:
             plate, cell, scale, offset = self._plate(args[0]), int(args[1]), args[2], args[3]
             if not 0 <= cell < protocol.CELLS or not (np.isfinite(scale) and scale > 0):
                 raise DeviceError(-222, "Data out of range; cell or scale")
-            self.scale[plate, cell], self.offset[plate, cell] = scale, offset
+            if "cal" not in self.defects:
+                self.scale[plate, cell], self.offset[plate, cell] = scale, offset
         elif name == "status":
             return protocol.format_status(self.status())
         elif name == "error":
@@ -112,6 +140,10 @@ class EmulatedPlate:
             return protocol.format_error(code, message)
         elif name == "playback":
             self._playback(*args)
+        elif name == "counter":
+            if not 0 <= args[0] < protocol.COUNTER_MODULUS:
+                raise DeviceError(-222, "Data out of range; counter 0-4294967295")
+            self.counter_start = int(args[0])
         else:
             raise DeviceError(-113, f"Undefined header; {name}")
         return None
@@ -137,11 +169,19 @@ class EmulatedPlate:
 
     def status(self) -> dict:
         state = "streaming" if self.streaming else "done" if self.finished else "idle"
-        return {"state": state, "rate": f"{self.rate_hz:g}",
-                "plates": self.plates, "channels": protocol.CELLS,
-                "counter": (self.counter_start + self.ticks) % protocol.COUNTER_MODULUS,
-                "sent": self.sent, "dropped": self.dropped, "overflow": self.overflow,
-                "samples": len(self.source), "errors": len(self.errors)}
+        status = {"state": state, "rate": f"{self.rate_hz:g}",
+                  "plates": self.plates, "channels": protocol.CELLS,
+                  "counter": self._counter(self.ticks),
+                  "sent": self.sent, "dropped": self.dropped, "overflow": self.overflow,
+                  "samples": len(self.source), "errors": len(self.errors)}
+        if "status" in self.defects:
+            del status["counter"]
+        return status
+
+    def _counter(self, ticks):
+        """The counter the plate puts in a frame at its ``ticks`` since start."""
+        modulus = 1 << 24 if "wrap" in self.defects else protocol.COUNTER_MODULUS
+        return (self.counter_start + ticks) % modulus
 
     # --- streaming --------------------------------------------------------------------------
 
@@ -154,7 +194,7 @@ class EmulatedPlate:
     @property
     def tick_rate_hz(self) -> float:
         """How fast the sample clock ticks in host time (the emulated plate's clock is the host's)."""
-        return self.rate_hz
+        return self.power_up_rate if "rate" in self.defects else self.rate_hz
 
     def fault_windows(self, kind: str) -> list[tuple[int, float]]:
         """(tick, seconds) for each stall or disconnect fault."""
@@ -169,7 +209,7 @@ class EmulatedPlate:
         self.ticks += count
         if self.once and self.remaining() == 0:
             self.streaming, self.finished = False, True
-        counters = (self.counter_start + np.arange(first, first + count)) % protocol.COUNTER_MODULUS
+        counters = self._counter(np.arange(first, first + count))
         if lost or count == 0:
             self.dropped += count * self.plates
             return Chunk(b"", counters)
@@ -266,13 +306,16 @@ class EmulatedPlate:
         order_keys, frames = [], []
         for plate_ticks, counts, plate in pieces:
             frames.append(np.frombuffer(protocol.encode_frames(
-                plate, self.counter_start + plate_ticks, counts), dtype=np.uint8)
+                plate, self._counter(plate_ticks), counts), dtype=np.uint8)
                 .reshape(plate_ticks.size, protocol.frame_size(counts.shape[1])))
             order_keys.append(plate_ticks / self._clock(plate) + plate * 1e-9)
         order = np.argsort(np.concatenate(order_keys), kind="stable")
         rows = np.concatenate(frames)[order]
         # one random key per frame: its plate's tick and the plate
         keys = np.concatenate([p[0] * self.plates + p[2] for p in pieces])[order]
+        if "crc" in self.defects:
+            rows = rows.copy()
+            rows[:, -2:] ^= np.uint8(0xFF)
         data, lengths = self._byte_faults(rows, keys)
         return data, lengths, order
 

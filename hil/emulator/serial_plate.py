@@ -22,6 +22,9 @@ FAST_BATCH_TICKS = 1024
 FAST_HIGH_WATER = 128 * 1024  # fast mode makes more frames only when the backlog is below this
 BACKLOG_LIMIT = 8 * 1024 * 1024  # real time: a reader that stops reading loses frames past this
 IDLE_POLL_S = 0.2
+TRAILING_S = 0.1  # defect "trailing": frames after OK STOPPED
+SILENT_LOSS_BACKLOG = 16 * 1024  # defect "silent-loss": a small buffer that drops uncounted
+BURST_NS = 100_000_000  # defect "burst": writes this far apart
 
 
 class PtyPort:
@@ -53,6 +56,7 @@ class SerialFrontEnd:
         self.blocked_until = 0  # a stall: no writes before this
         self.stall_marks: list[tuple[int, int]] = []  # (byte offset, ns): stalls not yet begun
         self.stalls = self.disconnects = []
+        self.last_burst = 0
         self.neighbours: list = []  # callables that register their sockets with our selector
 
     def serve(self) -> None:
@@ -117,12 +121,16 @@ class SerialFrontEnd:
 
     def _command(self, line: bytes, payload: bytes | None = None) -> None:
         plate = self.plate
+        was_streaming = plate.streaming
         try:
             name, args = protocol.parse_command(line, "serial", payload)
-            if plate.streaming and name != "stop":
+            if plate.streaming and name != "stop" and "busy" not in plate.defects:
                 raise DeviceError(-200, "Execution error; streaming")
             reply = plate.execute(name, args)
         except (protocol.ProtocolError, DeviceError) as error:
+            if "errors" in plate.defects and not isinstance(error, DeviceError):
+                self.outbox += b"OK\n"
+                return
             error = error if isinstance(error, DeviceError) else DeviceError(-113, str(error))
             if plate.streaming:  # a reply now would land inside the frame stream: queue it
                 plate.refuse(error)
@@ -135,6 +143,8 @@ class SerialFrontEnd:
             self.disconnects = plate.fault_windows("disconnect")
         elif name == "stop":
             self.outbox += protocol.STOPPED_LINE
+            if "trailing" in plate.defects and was_streaming:
+                self.outbox += plate.make(int(TRAILING_S * plate.rate_hz)).data
             return
         self.outbox += ((reply if reply is not None else "OK") + "\n").encode()
 
@@ -162,8 +172,9 @@ class SerialFrontEnd:
             return None
         chunk = plate.make(count)
         data = self._encode(chunk)
-        if not self.fast and len(self.outbox) + len(data) > BACKLOG_LIMIT:
-            plate.overflow += chunk.tick_counters.size
+        silent = "silent-loss" in plate.defects
+        if not self.fast and len(self.outbox) + len(data) > (SILENT_LOSS_BACKLOG if silent else BACKLOG_LIMIT):
+            plate.overflow += 0 if silent else chunk.tick_counters.size
             return None
         self.outbox += data
         self.pending.append((self.written + len(self.outbox), chunk.tick_counters))
@@ -177,6 +188,10 @@ class SerialFrontEnd:
         if not self.outbox or time.monotonic_ns() < self.blocked_until:
             return
         now = time.monotonic_ns()  # before the write: the reader may run before it returns
+        if "burst" in self.plate.defects and self.plate.streaming:
+            if now - self.last_burst < BURST_NS:
+                return
+            self.last_burst = now
         data = self.outbox[:self.stall_marks[0][0] - self.written] if self.stall_marks else self.outbox
         try:
             n = os.write(self.port.master, data) if data else 0
