@@ -108,13 +108,9 @@ class Session:
                 arrivals.append((now, count, count + decoded.frames.size))
             count += decoded.frames.size
         plate.stop()
-        for _ in range(1000):  # what arrived before the stop was confirmed
-            data = plate.read(0.0)
-            if not data:
-                break
-            decoded = decoder.feed(data)
-            pieces.append(decoded.frames)
-            corrupt, resyncs = corrupt + decoded.corrupt, resyncs + decoded.resyncs
+        decoded = decoder.feed(plate.read(0.0))  # what the driver kept from before the stop
+        pieces.append(decoded.frames)
+        corrupt, resyncs = corrupt + decoded.corrupt, resyncs + decoded.resyncs
         end = decoder.finish()
         frames = np.concatenate(pieces) if pieces else np.zeros(0, protocol.frame_dtype(plate.channels))
         return Stream(frames, arrivals, corrupt, resyncs + end.resyncs, skipped + end.skipped_bytes)

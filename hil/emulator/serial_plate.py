@@ -56,7 +56,7 @@ class SerialFrontEnd:
         self.blocked_until = 0  # a stall: no writes before this
         self.stall_marks: list[tuple[int, int]] = []  # (byte offset, ns): stalls not yet begun
         self.stalls = self.disconnects = []
-        self.last_burst = 0
+        self.last_burst = self.trailing_until = 0
         self.neighbours: list = []  # callables that register their sockets with our selector
 
     def serve(self) -> None:
@@ -80,7 +80,7 @@ class SerialFrontEnd:
                         return  # our parent went away
                 elif events & selectors.EVENT_READ:
                     self._read()
-            if self.plate.streaming:
+            if self.plate.streaming or time.monotonic_ns() < self.trailing_until:
                 disconnect = self._make_due(time.monotonic_ns())
                 if disconnect:
                     selector.unregister(self.port.master)
@@ -91,7 +91,7 @@ class SerialFrontEnd:
     def _timeout(self, now: int) -> float:
         if self.outbox and now < self.blocked_until:
             return (self.blocked_until - now) / 1e9
-        if not self.plate.streaming:
+        if not self.plate.streaming and now >= self.trailing_until:
             return IDLE_POLL_S
         if self.fast:
             return 0.0 if len(self.outbox) < FAST_HIGH_WATER else IDLE_POLL_S
@@ -143,8 +143,8 @@ class SerialFrontEnd:
             self.disconnects = plate.fault_windows("disconnect")
         elif name == "stop":
             self.outbox += protocol.STOPPED_LINE
-            if "trailing" in plate.defects and was_streaming:
-                self.outbox += plate.make(int(TRAILING_S * plate.rate_hz)).data
+            if "trailing" in plate.defects and was_streaming:  # the clock runs on a while
+                self.trailing_until = time.monotonic_ns() + int(TRAILING_S * 1e9)
             return
         self.outbox += ((reply if reply is not None else "OK") + "\n").encode()
 
