@@ -188,6 +188,9 @@ def _add_replay(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--timing-log", metavar="FILE",
                         help="for a plate you started yourself (forcebench emulate --timing-log): "
                              "its write times, so that latency can be measured")
+    parser.add_argument("--playback", action="store_true",
+                        help="upload the scenario to the plate with the protocol's playback command "
+                             "(PLAY / TRAC:DATA) before each stream, for firmware that implements it")
     parser.add_argument("--write-source", action="store_true",
                         help="only write the scenario's emulator source file(s) into the report "
                              "directory, for a plate you start yourself, and exit")
@@ -218,7 +221,8 @@ def _run_replay(args: argparse.Namespace) -> int:
         raise UsageError(f"--clock-ppm-limit must be between 0 and 100000, got {args.clock_ppm_limit:g}")
     settings = Settings(plate_url=args.plate, fast=args.fast, timeout_s=args.timeout,
                         timing_log=Path(args.timing_log) if args.timing_log else None,
-                        stimulus=args.stimulus, bridge=parse_bridge(args.bridge),
+                        playback=args.playback, stimulus=args.stimulus,
+                        bridge=parse_bridge(args.bridge),
                         clock_ppm_limit=args.clock_ppm_limit)
     return run(args.scenario, args.report, settings, write_source_only=args.write_source)
 

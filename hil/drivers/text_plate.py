@@ -21,6 +21,7 @@ from .base import Plate, PlateCommandError, PlateDisconnected, PlateError, Plate
 MAX_READ = 1 << 16
 QUIET_S = 0.05  # after stop: a line-printing plate is done when silent this long
 TARE_S = 0.25
+INJECTED_WAIT_S = 1.0
 
 
 class TextPlate(Plate):
@@ -32,6 +33,7 @@ class TextPlate(Plate):
         self.streaming = False
         self.rejected = 0  # garbled lines
         self.lines = 0
+        self.injected: dict[str, int] = {}  # what our own emulator did to the lines
         self._inbox = b""
         self._pending = b""  # frames made from lines read while stopping
         self._reset_counter()
@@ -69,7 +71,8 @@ class TextPlate(Plate):
         if name == "tare":
             self._tare()
         elif name == "start":
-            self._send("start")
+            if not self._send("start"):  # a plate that always prints: from now on
+                self.port.reset_input_buffer()
             self._reset_counter()
             self._inbox = b""
             self.streaming = True
@@ -87,10 +90,14 @@ class TextPlate(Plate):
                 raise PlateCommandError(name, -222, "Data out of range; cell or scale")
             self.calibration.scale[plate, cell], self.calibration.offset[plate, cell] = scale, offset
         elif name == "status":
-            return protocol.format_status({
-                "state": "streaming" if self.streaming else "idle", "rate": f"{layout.rate_hz:g}",
-                "plates": self.plates, "channels": self.channels, "lines": self.lines,
-                "garbled": self.rejected})
+            fields = {"state": "streaming" if self.streaming else "idle",
+                      "rate": f"{layout.rate_hz:g}", "plates": self.plates,
+                      "channels": self.channels, "lines": self.lines, "garbled": self.rejected}
+            if self.injected:  # our emulator's own count, in frames like a binary plate's
+                fields.update(sent=(self.injected["lines"] - self.injected["dropped"]) * self.plates,
+                              dropped=self.injected["dropped"] * self.plates,
+                              **{f"injected_{k}": v for k, v in self.injected.items()})
+            return protocol.format_status(fields)
         elif name == "error":
             return protocol.format_error(0, "No error")
         else:
@@ -160,8 +167,11 @@ class TextPlate(Plate):
         return chunks
 
     def _stop(self) -> None:
-        """Stop, and keep the samples printed until the plate falls quiet."""
-        sent = self._send("stop")
+        """Stop, and keep the samples printed until the plate falls quiet. A plate without a
+        stop command prints for ever: we stop reading and forget what it prints meanwhile."""
+        if not self._send("stop"):
+            self.streaming = False
+            return
         deadline = time.monotonic() + self.timeout
         while True:
             data = self._read_some(QUIET_S)
@@ -170,11 +180,20 @@ class TextPlate(Plate):
             if self.streaming:
                 self._pending += self._frames(data)
             if time.monotonic() > deadline:
-                if sent:
-                    raise PlateTimeout(f"text plate at {self.url} kept printing "
-                                       f"{self.timeout:g} s after 'stop'")
-                break  # no stop command: the plate streams for ever; we just stop reading
+                raise PlateTimeout(f"text plate at {self.url} kept printing "
+                                   f"{self.timeout:g} s after 'stop'")
+        if self.streaming and self.server is not None:
+            self._read_injected()
         self.streaming = False
+
+    def _read_injected(self) -> None:
+        """Our own emulator says what it did to the lines (``injected lines=N dropped=D ...``)."""
+        try:
+            line = self.server.next_address(INJECTED_WAIT_S)
+        except PlateError:
+            return
+        if line.startswith("injected "):
+            self.injected = {k: int(v) for k, v in (item.split("=") for item in line.split()[1:])}
 
     # --- data -------------------------------------------------------------------------------
 
