@@ -15,10 +15,16 @@ import numpy as np
 UNLOADED_N = 50.0  # below this the plate is taken as (nearly) unloaded: flight or nobody on it
 EDGE_FLOOR_N = 10.0  # edge threshold above the unloaded level: at least this, or 5 SD of flight noise
 EDGE_FIT_S = 0.005  # length of edge fitted near the crossing (at least 4 samples)
-RING_BRIDGE_S = 0.005  # loaded blips this short inside an unloaded run are plate ringing
+RING_BRIDGE_S = 0.010  # loaded blips this short inside a flight are plate ringing (a soft plate
+# rings ~30 Hz after take-off: half-waves over 50 N last 5–8 ms)
 _NEAR_FLOOR_N = 0.5  # edge samples are followed down to 3 SD of flight noise above the level, ≥ this
 _MAX_EXTRAPOLATION = 1.0  # samples: so the crossing lies at most one sample past the last one followed
-_CORE_TRIM_S = 0.010  # flight samples this close to an edge are left out of the level estimate
+_CORE_TRIM_S = 0.010  # flight samples this close to an edge are left out of the level estimate ...
+_CORE_TRIM_FRACTION = 0.25  # ... or this share of the flight at each end: a plate rings below zero
+# for tens of ms after take-off (−76 N at 800 Hz), and its undershoot is not the unloaded level
+ZEROED_MIN = 3  # this many samples of exactly 0 N, none below, and ...
+ZEROED_SHARE = 0.9  # ... this share of exact zeros from the first to the last: an export zeroed
+# outside contact (a plate quantised near zero reads 0 now and then, scattered among its steps)
 
 
 def spans(mask: np.ndarray) -> np.ndarray:
@@ -38,7 +44,10 @@ class Flight:
     ``last_contact`` is the last sample before the interval above the edge threshold and
     ``first_contact`` the first one after it; ``takeoff``/``landing`` are where force truly
     meets the unloaded ``level``. Takeoff is None when the recording begins unloaded, landing
-    None when it ends unloaded.
+    None when it ends unloaded. ``zeroed``: an export zeroed below a threshold, whose edges lie
+    half a sample beyond the last (first) non-zero sample: what force did under the export's
+    cut is not in the file, and extrapolating it would guess its shape (a running toe-off cut
+    at 10 N with a slope of 1.5 N/ms lands 7–14 ms away depending on the shape assumed).
     """
 
     start: int
@@ -49,17 +58,20 @@ class Flight:
     takeoff: float | None
     first_contact: int | None
     landing: float | None
+    zeroed: bool = False
 
 
 def unloaded_runs(total: np.ndarray, start: int = 0, stop: int | None = None,
                   bridge: int = 0) -> np.ndarray:
     """Runs in [start, stop) where force is under UNLOADED_N, with absolute indices. Runs
-    separated by at most ``bridge`` loaded samples are one run (a plate ringing after takeoff
-    can poke above the threshold for a sample or two)."""
+    separated by at most ``bridge`` loaded samples are one run when the run after the gap is the
+    longer: a plate ringing after takeoff pokes above the threshold and the flight goes on, while
+    a bouncing first touch at landing (touch, one sample at zero, contact) is followed by load."""
     stop = total.shape[0] if stop is None else stop
     runs = spans(total[start:stop] < UNLOADED_N) + start
     if bridge > 0 and runs.shape[0] > 1:
-        joined = runs[1:, 0] - runs[:-1, 1] <= bridge
+        gap = runs[1:, 0] - runs[:-1, 1]
+        joined = (gap <= bridge) & (runs[1:, 1] - runs[1:, 0] > gap)
         if joined.any():
             first = np.concatenate(([True], ~joined))  # a run that starts a merged run
             last = np.concatenate((~joined, [True]))  # a run that ends one
@@ -70,18 +82,29 @@ def unloaded_runs(total: np.ndarray, start: int = 0, stop: int | None = None,
 def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float) -> Flight:
     """Level, noise and edges of the unloaded run [run_start, run_stop) of ``total``."""
     n = total.shape[0]
-    trim = int(round(_CORE_TRIM_S * rate_hz))
-    core = total[run_start + trim:run_stop - trim] if run_stop - run_start > 4 * trim + 4 \
-        else total[run_start:run_stop]
-    if not np.isfinite(core).all():
-        core = core[np.isfinite(core)]  # lost samples bridged over
-    # edges and ringing trimmed off, the mean is safe and steadier than a median; a run of
-    # -inf samples alone has no level (NaN: no comparison with it holds)
-    level = float(core.mean()) if core.size else float("nan")
-    # SD from successive differences: blind to a slow drift of the zero
-    noise = float(np.sqrt(np.mean(np.square(np.diff(core))) / 2)) if core.size > 1 else 0.0
+    least = int(round(_CORE_TRIM_S * rate_hz))
+    core = total[run_start:run_stop]
+    for trim in (max(least, int(_CORE_TRIM_FRACTION * (run_stop - run_start))), least):
+        if run_stop - run_start > 4 * least + 4:
+            core = total[run_start + trim:run_stop - trim]
+        if not np.isfinite(core).all():
+            core = core[np.isfinite(core)]  # lost samples bridged over
+        if core.size:
+            break  # else every middle sample was lost: the level comes from nearer the edges
+    zeroed = _zeroed(total[run_start:run_stop])
+    if zeroed:
+        # an export zeroed below a threshold: zero is the level exactly, and the edges it cut
+        # (inside the run when it is short) must not lift it
+        level, noise = 0.0, 0.0
+    else:
+        # edges and ringing trimmed off, the mean is safe and steadier than a median; a run of
+        # -inf samples alone has no level (NaN: no comparison with it holds)
+        level = float(core.mean()) if core.size else float("nan")
+        # SD from successive differences: blind to a slow drift of the zero
+        noise = float(np.sqrt(np.mean(np.square(np.diff(core))) / 2)) if core.size > 1 else 0.0
     threshold = level + max(5.0 * noise, EDGE_FLOOR_N)
-    below = np.flatnonzero(total[run_start:run_stop] < threshold)
+    run = total[run_start:run_stop]
+    below = np.flatnonzero(run == 0.0 if zeroed else run < threshold)
     first_below = run_start + int(below[0]) if below.size else run_start
     last_below = run_start + int(below[-1]) if below.size else run_stop - 1
     fit = max(4, int(round(EDGE_FIT_S * rate_hz)))
@@ -89,11 +112,22 @@ def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float) -> 
     last_contact = takeoff = first_contact = landing = None
     if run_start > 0:
         last_contact = first_below - 1
-        takeoff = edge_time(total, _follow(total, last_contact, near, +1), level, -1, fit)
+        takeoff = last_contact + 0.5 if zeroed else \
+            edge_time(total, _follow(total, last_contact, near, +1), level, -1, fit)
     if run_stop < n:
         first_contact = last_below + 1
-        landing = edge_time(total, _follow(total, first_contact, near, -1), level, +1, fit)
-    return Flight(run_start, run_stop, level, noise, last_contact, takeoff, first_contact, landing)
+        landing = first_contact - 0.5 if zeroed else \
+            edge_time(total, _follow(total, first_contact, near, -1), level, +1, fit)
+    return Flight(run_start, run_stop, level, noise, last_contact, takeoff, first_contact, landing,
+                  zeroed)
+
+
+def _zeroed(run: np.ndarray) -> bool:
+    """True when ``run`` is a stretch of an export zeroed outside contact (see ZEROED_SHARE)."""
+    zeros = np.flatnonzero(run == 0.0)
+    if zeros.size < ZEROED_MIN or np.fmin.reduce(run) < 0.0:
+        return False
+    return zeros.size >= ZEROED_SHARE * (zeros[-1] - zeros[0] + 1)
 
 
 def _follow(x: np.ndarray, i: int, near: float, step: int) -> int:

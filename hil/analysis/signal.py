@@ -23,7 +23,9 @@ SATURATION_SHORT_S = 0.003  # ... and held this long, ≥ 4 samples (noise repea
 SATURATION_HOLD_S = 0.050  # ... or a plateau held this long (a slow rise into full scale) ...
 SATURATION_HOLD_MIN = 5  # ... and at least this many samples, after rising by >5 % in 0.1 s
 SATURATION_SLOW_RISE, SATURATION_RISE_S = 0.05, 0.1  # (quantised creeping holds values, rises less)
-SATURATION_MIN_DROP_N = 5.0  # ... and by at least this (flight noise repeats values near zero)
+SATURATION_MIN_DROP_N = 5.0  # ... and by at least this (flight noise repeats values near zero) ...
+SATURATION_QUANTA = 4.0  # ... and by this many ADC steps per sample: a plate quantised in coarse
+# steps (2.8 N) rising one step every sample or two holds a value for 3–4 samples by chance
 BAD_CODES = ("gap", "nonfinite_samples", "saturation")  # input issues that mark samples bad
 TESTS = ("cmj", "sj", "dj", "hops", "iso", "run")  # METRICS.md; one module each in hil.analysis
 
@@ -147,11 +149,22 @@ def prepare(force: np.ndarray, rate_hz: float) -> Signal:
     return Signal(force=data, total=total, rate_hz=rate, bad=bad, issues=tuple(issues))
 
 
+def _step_before(x: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The ADC step as seen before each index of ``at``: the smallest non-zero change between
+    successive samples up to it (from earlier samples only, as the saturation verdict)."""
+    with np.errstate(invalid="ignore"):  # inf − inf: a non-finite stretch, no step
+        change = np.abs(np.diff(x))
+    change[~(change > 0) | ~np.isfinite(change)] = np.inf  # NaN, inf and repeats say nothing
+    smallest = np.minimum.accumulate(change)
+    return np.where(at >= 2, smallest[np.maximum(at - 2, 0)], np.inf)
+
+
 def _saturated(x: np.ndarray, rate: float) -> list[tuple[int, int, int]]:
     """Clipped plateaus as (first, last, known) sample indices: runs of identical values at or
     above every earlier sample, entered by a strict rise, that either rose more than
-    SATURATION_DROP of their value (and SATURATION_MIN_DROP_N) over the SATURATION_REACH samples
-    before and last SATURATION_SHORT_S (≥ 4 samples; a fast rise: known that long), or last
+    SATURATION_DROP of their value (and SATURATION_MIN_DROP_N, and SATURATION_QUANTA ADC steps a
+    sample) over the SATURATION_REACH samples before and last SATURATION_SHORT_S (≥ 4 samples; a
+    fast rise: known that long), or last
     SATURATION_HOLD_S after rising SATURATION_SLOW_RISE in SATURATION_RISE_S (a slower rise, as
     in an isometric hold: known once that long). Quantised real data repeats values on a flat
     stretch or a smooth peak too, but creeps up to them and leaves them within a few samples.
@@ -169,7 +182,7 @@ def _saturated(x: np.ndarray, rate: float) -> list[tuple[int, int, int]]:
                        & np.isfinite(p)) + reach
     level = x[a]
     floor = np.maximum(SATURATION_MIN_DROP_N, SATURATION_DROP * np.abs(level))
-    steep = level - x[a - reach] > floor
+    steep = level - x[a - reach] > np.maximum(floor, SATURATION_QUANTA * reach * _step_before(x, a))
     slow = (a >= rise) & (a + hold <= n) & (level == x[np.minimum(a + hold - 1, n - 1)]) & \
         (level - x[np.maximum(a - rise, 0)] > np.maximum(SATURATION_MIN_DROP_N,
                                                          SATURATION_SLOW_RISE * np.abs(level)))
