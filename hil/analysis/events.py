@@ -79,8 +79,11 @@ def unloaded_runs(total: np.ndarray, start: int = 0, stop: int | None = None,
     return runs
 
 
-def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float) -> Flight:
-    """Level, noise and edges of the unloaded run [run_start, run_stop) of ``total``."""
+def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float,
+           cut_short: bool = False) -> Flight:
+    """Level, noise and edges of the unloaded run [run_start, run_stop) of ``total``.
+    ``cut_short``: a run that ends the recording a few ms after a take-off takes its level from
+    where the falling force settled (a jump export cut at take-off)."""
     n = total.shape[0]
     least = int(round(_CORE_TRIM_S * rate_hz))
     core = total[run_start:run_stop]
@@ -91,6 +94,9 @@ def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float) -> 
             core = core[np.isfinite(core)]  # lost samples bridged over
         if core.size:
             break  # else every middle sample was lost: the level comes from nearer the edges
+    if cut_short and run_stop == total.shape[0] and run_stop - run_start <= 4 * least + 4 and core.size:
+        # a recording cut a few ms after take-off: the level is where the falling force settled
+        core = core[int(np.argmin(np.where(np.isfinite(core), core, np.inf))):]
     zeroed = _zeroed(total[run_start:run_stop])
     if zeroed:
         # an export zeroed below a threshold: zero is the level exactly, and the edges it cut
