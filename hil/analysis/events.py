@@ -19,6 +19,7 @@ RING_BRIDGE_S = 0.010  # loaded blips this short inside a flight are plate ringi
 # rings ~30 Hz after take-off: half-waves over 50 N last 5–8 ms)
 _NEAR_FLOOR_N = 0.5  # edge samples are followed down to 3 SD of flight noise above the level, ≥ this
 _MAX_EXTRAPOLATION = 1.0  # samples: so the crossing lies at most one sample past the last one followed
+_ZEROED_EXTRAPOLATION = 2.0  # ... two on a zeroed export: two plates each cut at 10 N cut 20 N of edge
 _CORE_TRIM_S = 0.010  # flight samples this close to an edge are left out of the level estimate ...
 _CORE_TRIM_FRACTION = 0.25  # ... or this share of the flight at each end: a plate rings below zero
 # for tens of ms after take-off (−76 N at 800 Hz), and its undershoot is not the unloaded level
@@ -44,10 +45,11 @@ class Flight:
     ``last_contact`` is the last sample before the interval above the edge threshold and
     ``first_contact`` the first one after it; ``takeoff``/``landing`` are where force truly
     meets the unloaded ``level``. Takeoff is None when the recording begins unloaded, landing
-    None when it ends unloaded. ``zeroed``: an export zeroed below a threshold, whose edges lie
-    half a sample beyond the last (first) non-zero sample: what force did under the export's
-    cut is not in the file, and extrapolating it would guess its shape (a running toe-off cut
-    at 10 N with a slope of 1.5 N/ms lands 7–14 ms away depending on the shape assumed).
+    None when it ends unloaded. ``zeroed``: an export zeroed below a threshold; its edges are
+    extrapolated at most one sample beyond the last (first) non-zero sample (edge_time): what
+    force did under the export's cut is not in the file, and a longer extrapolation would guess
+    its shape (a running toe-off cut at 10 N with a slope of 1.5 N/ms lands 7–14 ms away
+    depending on the shape assumed).
     """
 
     start: int
@@ -82,8 +84,9 @@ def unloaded_runs(total: np.ndarray, start: int = 0, stop: int | None = None,
 def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float,
            cut_short: bool = False) -> Flight:
     """Level, noise and edges of the unloaded run [run_start, run_stop) of ``total``.
-    ``cut_short``: a run that ends the recording a few ms after a take-off takes its level from
-    where the falling force settled (a jump export cut at take-off)."""
+    ``cut_short``: a run that ends the recording a few ms after a take-off (a jump export cut at
+    take-off) has the plate's zero as its level (hil.analysis.signal has zeroed a plate that
+    reads below zero when empty)."""
     n = total.shape[0]
     least = int(round(_CORE_TRIM_S * rate_hz))
     core = total[run_start:run_stop]
@@ -94,13 +97,12 @@ def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float,
             core = core[np.isfinite(core)]  # lost samples bridged over
         if core.size:
             break  # else every middle sample was lost: the level comes from nearer the edges
-    if cut_short and run_stop == total.shape[0] and run_stop - run_start <= 4 * least + 4 and core.size:
-        # a recording cut a few ms after take-off: the level is where the falling force settled
-        core = core[int(np.argmin(np.where(np.isfinite(core), core, np.inf))):]
     zeroed = _zeroed(total[run_start:run_stop])
-    if zeroed:
+    cut = cut_short and run_stop == total.shape[0] and run_stop - run_start <= 4 * least + 4
+    if zeroed or cut:
         # an export zeroed below a threshold: zero is the level exactly, and the edges it cut
-        # (inside the run when it is short) must not lift it
+        # (inside the run when it is short) must not lift it; a recording cut a few ms after
+        # take-off has no flight to measure (the plate may still ring): the plate's zero
         level, noise = 0.0, 0.0
     else:
         # edges and ringing trimmed off, the mean is safe and steadier than a median; a run of
@@ -114,16 +116,15 @@ def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float,
     first_below = run_start + int(below[0]) if below.size else run_start
     last_below = run_start + int(below[-1]) if below.size else run_stop - 1
     fit = max(4, int(round(EDGE_FIT_S * rate_hz)))
+    reach = _ZEROED_EXTRAPOLATION if zeroed else _MAX_EXTRAPOLATION
     near = level + max(3.0 * noise, _NEAR_FLOOR_N)
     last_contact = takeoff = first_contact = landing = None
     if run_start > 0:
         last_contact = first_below - 1
-        takeoff = last_contact + 0.5 if zeroed else \
-            edge_time(total, _follow(total, last_contact, near, +1), level, -1, fit)
+        takeoff = edge_time(total, _follow(total, last_contact, near, +1), level, -1, fit, reach)
     if run_stop < n:
         first_contact = last_below + 1
-        landing = first_contact - 0.5 if zeroed else \
-            edge_time(total, _follow(total, first_contact, near, -1), level, +1, fit)
+        landing = edge_time(total, _follow(total, first_contact, near, -1), level, +1, fit, reach)
     return Flight(run_start, run_stop, level, noise, last_contact, takeoff, first_contact, landing,
                   zeroed)
 
@@ -145,12 +146,13 @@ def _follow(x: np.ndarray, i: int, near: float, step: int) -> int:
     return i
 
 
-def edge_time(x: np.ndarray, contact: int, level: float, direction: int, fit: int) -> float:
+def edge_time(x: np.ndarray, contact: int, level: float, direction: int, fit: int,
+              reach: float = _MAX_EXTRAPOLATION) -> float:
     """Fractional index where the edge through sample ``contact`` meets ``level``.
 
     ``direction`` −1: a falling edge ending at ``contact`` (takeoff); +1: a rising edge starting
     at ``contact`` (landing). A quadratic is fitted (least squares) to up to ``fit`` monotone edge
-    samples and its root nearest the contact, within _MAX_EXTRAPOLATION samples beyond it, is
+    samples and its root nearest the contact, within ``reach`` samples beyond it, is
     taken; a straight line through the two samples nearest the level is the fallback. Scalar
     arithmetic on a handful of samples: cheaper than numpy's solvers at this size.
     """
@@ -165,17 +167,17 @@ def edge_time(x: np.ndarray, contact: int, level: float, direction: int, fit: in
             break  # the edge rises away from the flight; stop where it does not
         seg.append(value - level)
     if len(seg) >= 3:
-        root = _quadratic_root(seg)
+        root = _quadratic_root(seg, reach)
         if root is not None:
             return float(contact + direction * root)
     if len(seg) >= 2 and seg[1] > seg[0]:
         u = seg[0] / (seg[1] - seg[0])  # straight line through the two samples nearest the level
-        return float(contact - direction * min(u, _MAX_EXTRAPOLATION))
+        return float(contact - direction * min(u, reach))
     return float(contact - 0.5 * direction)
 
 
-def _quadratic_root(seg: list[float]) -> float | None:
-    """Root in [−_MAX_EXTRAPOLATION, 0] nearest 0 of the least-squares quadratic through
+def _quadratic_root(seg: list[float], reach: float) -> float | None:
+    """Root in [−reach, 0] nearest 0 of the least-squares quadratic through
     (0, seg[0]), (1, seg[1]), ...; None if there is none."""
     m = len(seg)
     s1 = s2 = s3 = s4 = 0.0
@@ -204,5 +206,5 @@ def _quadratic_root(seg: list[float]) -> float | None:
             return None
         q = -0.5 * (c1 + math.copysign(math.sqrt(disc), c1))  # no cancellation when c2 ≈ 0
         roots = [q / c2, c0 / q] if q != 0 else [0.0]
-    inside = [r for r in roots if -_MAX_EXTRAPOLATION <= r <= 0.0]
+    inside = [r for r in roots if -reach <= r <= 0.0]
     return max(inside) if inside else None
