@@ -198,11 +198,11 @@ def _step_before(x: np.ndarray, at: np.ndarray) -> np.ndarray:
     """The ADC step as seen before each index of ``at``: the smallest non-zero change between
     successive samples up to it (from earlier samples only, as the saturation verdict)."""
     with np.errstate(invalid="ignore"):  # inf − inf: a non-finite stretch, no step
-        change = np.abs(np.diff(x))
+        change = np.abs(np.diff(x[:max(int(at.max()), 1)]))
     # NaN, inf and repeats say nothing; nor do float rounding differences between sums of steps
     change[~(change > STEP_FLOOR_N) | ~np.isfinite(change)] = np.inf
-    smallest = np.minimum.accumulate(change)
-    return np.where(at >= 2, smallest[np.maximum(at - 2, 0)], np.inf)
+    smallest = np.minimum.accumulate(change) if change.size else np.full(1, np.inf)
+    return np.where(at >= 2, smallest[np.clip(at - 2, 0, smallest.size - 1)], np.inf)
 
 
 def _saturated(x: np.ndarray, rate: float) -> list[tuple[int, int, int]]:
@@ -226,9 +226,13 @@ def _saturated(x: np.ndarray, rate: float) -> list[tuple[int, int, int]]:
     p = x[reach:n - 2]
     a = np.flatnonzero((p == x[reach + 1:n - 1]) & (p == x[reach + 2:n]) & (p > x[reach - 1:n - 3])
                        & np.isfinite(p)) + reach
+    if a.size == 0:
+        return []
     level = x[a]
     floor = np.maximum(SATURATION_MIN_DROP_N, SATURATION_DROP * np.abs(level))
-    steep = level - x[a - reach] > np.maximum(floor, SATURATION_QUANTA * reach * _step_before(x, a))
+    steep = level - x[a - reach] > floor
+    if steep.any():  # the ADC step only where it decides: the scan over the samples costs
+        steep[steep] = (level - x[a - reach])[steep] > SATURATION_QUANTA * reach * _step_before(x, a[steep])
     slow = (a >= rise) & (a + hold <= n) & (level == x[np.minimum(a + hold - 1, n - 1)]) & \
         (level - x[np.maximum(a - rise, 0)] > np.maximum(SATURATION_MIN_DROP_N,
                                                          SATURATION_SLOW_RISE * np.abs(level)))
