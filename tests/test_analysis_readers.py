@@ -269,3 +269,17 @@ def test_visual3d_missing_frames_are_refused():
     del text[20]
     with pytest.raises(AnalysisInputError, match="frame 17 does not follow 15: samples are missing"):
         parse(b"\n".join(text), 2000.0)
+
+
+def test_cli_reads_gzip_and_c3d_from_standard_input():
+    packed = (FORMATS_DIR / "reporter_cmj_800hz.csv.gz").read_bytes()
+    done = subprocess.run([sys.executable, "-m", "hil.cli", "analyse", "-", "--test", "cmj", "--json"],
+                          input=packed, capture_output=True, timeout=TIMEOUT_S)
+    assert done.returncode in (0, 3), done.stderr
+    assert json.loads(done.stdout)["sample_rate_hz"] == pytest.approx(800.0, rel=1e-6)
+    pytest.importorskip("ezc3d")
+    done = subprocess.run([sys.executable, "-m", "hil.cli", "analyse", "-", "--test", "cmj", "--json"],
+                          input=(FORMATS_DIR / "c3d_2plates_head.c3d").read_bytes(), capture_output=True,
+                          timeout=TIMEOUT_S)
+    assert done.returncode in (0, 3), done.stderr
+    assert json.loads(done.stdout)["sample_rate_hz"] == 1000.0
