@@ -224,6 +224,7 @@ class AwgServer:
             listener.setblocking(False)
         self.inboxes: dict[socket.socket, bytearray] = {}
         self.selector: selectors.BaseSelector | None = None
+        self.on_change: Callable[[], None] | None = None  # told after every command
 
     @property
     def resources(self) -> list[str]:
@@ -270,6 +271,8 @@ class AwgServer:
             if not line.strip():
                 continue
             reply = self._command(instrument, line, payload)
+            if self.on_change is not None:
+                self.on_change()
             if reply is not None:
                 try:
                     client.sendall(reply.encode() + b"\n")

@@ -69,8 +69,6 @@ class Chunk:
 class EmulatedPlate:
     """A dual (or single) plate with 4 cells each, streaming ``source`` on its own clock."""
 
-    lookahead_ticks = LOOKAHEAD_TICKS  # a plate whose input is live (hil.emulator.frontend) uses 1
-
     def __init__(self, source: Source, faults: tuple[Fault, ...] = (), seed: int = 0,
                  counter_start: int = 0, once: bool = False,
                  defects: frozenset[str] = frozenset()) -> None:
@@ -215,7 +213,7 @@ class EmulatedPlate:
             return Chunk(b"", counters)
         ahead = self._ahead
         if ahead is None or not ahead.first <= first <= first + count <= ahead.first + ahead.ticks:
-            ahead = self._ahead = self._prepare(first, max(count, self.lookahead_ticks))
+            ahead = self._ahead = self._prepare(first, max(count, LOOKAHEAD_TICKS))
         a, b = first - ahead.first, first + count - ahead.first
         self.sent += int(ahead.sent[a:b].sum())
         self.dropped += int(ahead.dropped[a:b].sum())

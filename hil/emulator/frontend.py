@@ -3,7 +3,8 @@
 Its inputs are the analog outputs of emulated waveform generators (hil.emulator.awg) standing in
 for the bridges; per cell it adds the amplifier's input noise, applies its gain (which may be
 off from nominal), converts with a 24-bit ADC on a sample clock with its own ppm error, and
-streams forcebench frames like any emulated plate. Its factory calibration assumes the nominal
+streams forcebench frames like any emulated plate. Frames are made ahead as usual (the inputs
+are known functions of time); any command to a source remakes them. Its factory calibration assumes the nominal
 gain and the cells of ``FrontEnd``, so a wrong gain shows as wrong newtons.
 """
 from __future__ import annotations
@@ -62,8 +63,6 @@ def parse_frontend(text: str) -> FrontEnd:
 class AnalogPlate(EmulatedPlate):
     """A plate whose cells are the analog inputs ``inputs(t_ns) -> (k, plates * 4) volts``."""
 
-    lookahead_ticks = 1  # live inputs: each tick is converted when it is due, not ahead
-
     def __init__(self, inputs: Callable[[np.ndarray], np.ndarray], front: FrontEnd,
                  plates: int = 2, rate_hz: float = 1000.0, seed: int = 0) -> None:
         super().__init__(make_source(np.zeros((1, plates, protocol.CELLS)), rate_hz), seed=seed)
@@ -72,6 +71,12 @@ class AnalogPlate(EmulatedPlate):
         self.scale = self.true_scale.copy()
         self.rng = np.random.default_rng(seed + 1)
         self.t0_ns = time.monotonic_ns()
+        self._sampled: tuple = (None, None)  # (ticks key, input volts) of the last conversion
+
+    def inputs_changed(self) -> None:
+        """The sources were told something (a trigger, a new waveform): frames made ahead from
+        their old outputs are made again (those already sent were sampled before it)."""
+        self._ahead, self._sampled = None, (None, None)
 
     @property
     def clock(self) -> float:
@@ -89,8 +94,11 @@ class AnalogPlate(EmulatedPlate):
     def _counts(self, plate: int, ticks: np.ndarray) -> np.ndarray:
         """Sample the inputs at this clock's tick times, amplify, convert."""
         front = self.front
-        t_ns = self.t0_ns + ticks * (1e9 / self.tick_rate_hz)
-        volts = self.inputs(t_ns)[:, plate * protocol.CELLS:(plate + 1) * protocol.CELLS]
+        key = (self.t0_ns, int(ticks[0]) if ticks.size else 0, ticks.size)
+        if self._sampled[0] != key:  # both plates convert at the same ticks: sample once
+            t_ns = self.t0_ns + ticks * (1e9 / self.tick_rate_hz)
+            self._sampled = (key, self.inputs(t_ns))
+        volts = self._sampled[1][:, plate * protocol.CELLS:(plate + 1) * protocol.CELLS]
         volts = volts + self.rng.normal(0.0, front.noise_uv * 1e-6, volts.shape)
         adc = volts * front.gain * (1 + front.gain_error) / front.vref_v
         counts = np.rint(adc * (protocol.ADC_FULL_SCALE + 1)) + self.zero_counts[plate]

@@ -35,6 +35,7 @@ def run_rig(args: argparse.Namespace) -> int:
     front_end = SerialFrontEnd(plate, fast=False, timing_log=args.timing_log,
                                watch_stdin=args.watch_stdin)
     front_end.neighbours.append(server.attach)  # one loop: a trigger is seen at once
+    server.on_change = plate.inputs_changed
     try:
         front_end.serve()
     except KeyboardInterrupt:

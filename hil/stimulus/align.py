@@ -12,6 +12,8 @@ import numpy as np
 
 from .bridge import MARKER_N, Stimulus, marker
 
+BASELINE_SAMPLES = 20  # the level before a marker, from this many samples where the search begins
+
 
 @dataclass(frozen=True)
 class Alignment:
@@ -30,7 +32,7 @@ def marker_centre(total: np.ndarray, height: float, search_from: int = 0) -> flo
     """Centre of the first marker at or after ``search_from`` in a summed-force trace (NaN is
     skipped over), or None if no complete marker is there yet."""
     level = total[search_from:]
-    before = level[: max(1, min(level.size, 20))]
+    before = level[: max(1, min(level.size, BASELINE_SAMPLES))]
     baseline = float(np.nanmedian(before)) if np.isfinite(before).any() else 0.0
     above = np.nan_to_num(level - baseline, nan=0.0) > height / 2
     rises = np.flatnonzero(above[1:] & ~above[:-1]) + 1
@@ -49,8 +51,9 @@ def marker_centre(total: np.ndarray, height: float, search_from: int = 0) -> flo
 
 def template_centre(rate_hz: float) -> float:
     """The marker's centre within its own samples (the same rule as in the stream)."""
-    shape = np.concatenate(([0.0], marker(rate_hz))) * MARKER_N
-    return marker_centre(shape, MARKER_N) - 1
+    idle = BASELINE_SAMPLES  # idle before it, as in the stream, for the baseline
+    shape = np.concatenate((np.zeros(idle), marker(rate_hz))) * MARKER_N
+    return marker_centre(shape, MARKER_N) - idle
 
 
 def marker_height(plates: int) -> float:
