@@ -39,7 +39,7 @@ def open_plate(url: str = "emulated", *, source: str | Path | Source | None = No
     """
     url = url.strip()
     if is_emulated(url):
-        layout = _plate_file(url[len(EMULATED_TEXT):]) if url.startswith(EMULATED_TEXT) else None
+        layout = plate_file(url[len(EMULATED_TEXT):]) if url.startswith(EMULATED_TEXT) else None
         return _open_emulated("text" if layout else EMULATED_URLS[url], source, fast,
                               parse_faults(faults), timing_log, timeout, seed, once,
                               counter_start, layout)
@@ -50,7 +50,7 @@ def open_plate(url: str = "emulated", *, source: str | Path | Source | None = No
         path, at, port = url[len(TEXT):].rpartition("@")
         if not at:
             raise PlateUrlError(f"a text plate URL is text:PLATE_FILE@PORT, got {url!r}")
-        return TextPlate(_plate_file(path), port, timeout)
+        return TextPlate(plate_file(path), port, timeout)
     if "::" in url:
         from .drivers.visa_plate import VisaPlate
         resource, at, backend = url.partition("@")  # "py", "sim" or "file.yaml@sim"
@@ -64,7 +64,8 @@ def open_plate(url: str = "emulated", *, source: str | Path | Source | None = No
                         "or emulated+text:PLATE_FILE")
 
 
-def _plate_file(path: str):
+def plate_file(path: str):
+    """A text-line plate file (hil.text_format), its problems as PlateUrlError (exit 2)."""
     from .text_format import PlateFileError, load_plate_file
     try:
         return load_plate_file(path)

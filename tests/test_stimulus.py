@@ -249,6 +249,16 @@ def test_stimulus_misuse_is_one_line_and_exit_2(tmp_path, capsys, extra, message
     assert status == 2 and message in err and len(err.strip().splitlines()) == 1
 
 
+def test_a_text_line_plate_is_replayed_through_the_stimulus(tmp_path, capsys):
+    """The rig's microcontroller prints the plate file's lines; the text driver reads them."""
+    plate_file = ROOT / "fixtures" / "plates" / "text-dual-ads1256.toml"
+    status, out, err, record = _replay(tmp_path, capsys, "emulated-awg", "--plate",
+                                       f"emulated+text:{plate_file}")
+    assert status == 0, out + err
+    assert record["trials"][0]["status"] == "pass" and record["frames"]["lost"] == 0
+    assert "text plate" in record["plate"]["identity"] or "DIY" in record["plate"]["identity"]
+
+
 def test_real_generators_need_the_plate_they_feed(tmp_path, capsys):
     status, out, err, _ = _replay(tmp_path, capsys, "TCPIP::127.0.0.1::1::SOCKET")
     assert status == 2 and "--plate" in err

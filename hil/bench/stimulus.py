@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,18 +29,37 @@ from hil.bench.stream import Router, StreamOutcome, _frames, sample_latencies
 from hil.drivers.base import Plate
 from hil.emulator.process import EmulatorProcess
 from hil.emulator.timing import TIMING_DTYPE
-from hil.plates import open_plate
+from hil.plates import EMULATED_TEXT, open_plate, plate_file
 from hil.progress import Progress
 from hil.stimulus.align import align, marker_centre, marker_height, template_centre
 from hil.stimulus.awg import Generators
-from hil.stimulus.bridge import Stimulus, build_stimulus
+from hil.stimulus.bridge import Stimulus, build_stimulus, marker
 
 EMULATED = "emulated-awg"
 # Stimulus out → result adds to the scenario's write → result limit: the plate's ADC samples an
 # output up to one sample period after it appears (1 ms at 1000 Hz), and the trigger, stamped on
 # the host before it is sent, takes its trip to the generator (0.3-2 ms measured here, loaded).
 ALLOWANCE_MS = 5.0
+GUARD_S = 0.02  # trial edges held into the gaps (guard_edges)
 CHANNELS_PER_EMULATED_AWG = 4
+
+
+def guard_edges(stimulus: Stimulus, segment: Segment) -> Stimulus:
+    """Hold each trial's first and last values ``GUARD_S`` into the quiet gaps around it: the
+    generators interpolate between samples (a real one's reconstruction filter spreads a step
+    further), and a trial cut a sample early or late (sub-sample phase, clock drift) would
+    otherwise begin or end on a blend with the unloaded gap, which biases the weighing."""
+    cells = stimulus.cells.copy()
+    guard = max(1, int(round(GUARD_S * segment.rate_hz)))
+    bounds = [(stimulus.data_start + start, stimulus.data_start + start + trial.cells.shape[0])
+              for start, trial in zip(segment.starts, segment.trials)]
+    for number, (first, stop) in enumerate(bounds):
+        before = first - (bounds[number - 1][1] if number else stimulus.markers[0] + len(marker(segment.rate_hz)))
+        after = (bounds[number + 1][0] if number + 1 < len(bounds) else stimulus.markers[1]) - stop
+        ahead, behind = min(guard, before // 2), min(guard, after // 2)
+        cells[first - ahead:first] = cells[first]
+        cells[stop:stop + behind] = cells[stop - 1]
+    return replace(stimulus, cells=cells)
 
 
 def check_settings(scenario, settings: Settings) -> None:
@@ -67,19 +87,31 @@ def clock_reasons(played: list[dict], limit_ppm: float) -> list[str]:
     return reasons
 
 
-def emulated_rig(stimulus: str, plates: int, rate_hz: float, timeout: float
-                 ) -> tuple[list[str], Plate]:
+def emulated_rig(stimulus: str, plates: int, rate_hz: float, timeout: float,
+                 plate_url: str | None = None) -> tuple[list[str], Plate]:
     """Start the emulated rig (``emulated-awg`` or ``emulated-awg:gain_error=0.02,...``): its
-    generators' resources, and its front end opened as the plate."""
+    generators' resources, and its front end opened as the plate; with ``plate_url``
+    ``emulated+text:PLATE_FILE`` the front end prints that plate file's lines."""
     _, _, front = stimulus.partition(":")
     count = math.ceil(plates * 4 / CHANNELS_PER_EMULATED_AWG)
-    process = EmulatorProcess("awg", ["--instruments", str(count), "--channels",
-                                      str(CHANNELS_PER_EMULATED_AWG), "--plates", str(plates),
-                                      "--rate", repr(rate_hz), "--frontend", front], timeout)
+    options = ["--instruments", str(count), "--channels", str(CHANNELS_PER_EMULATED_AWG),
+               "--plates", str(plates), "--rate", repr(rate_hz), "--frontend", front]
+    layout = None
+    if plate_url:
+        if not plate_url.startswith(EMULATED_TEXT):
+            raise BenchError(f"{EMULATED} drives its own emulated front end: leave out --plate, "
+                             f"or give {EMULATED_TEXT}PLATE_FILE for one that prints text lines")
+        layout = plate_file(plate_url[len(EMULATED_TEXT):])
+        options += ["--plate-file", layout.path]
+    process = EmulatorProcess("awg", options, timeout)
     try:
         urls = [process.address] + [process.next_address(timeout) for _ in range(count - 1)]
+        port = process.next_address(timeout)
+        if layout is not None:
+            from hil.drivers.text_plate import TextPlate
+            return urls, TextPlate(layout, port, timeout, server=process)
         from hil.drivers.serial_plate import SerialPlate
-        return urls, SerialPlate(process.next_address(timeout), timeout, server=process)
+        return urls, SerialPlate(port, timeout, server=process)
     except BaseException:
         process.close()
         raise
@@ -90,16 +122,15 @@ def stream_stimulus(segment: Segment, settings: Settings, *, plates: int, direct
                     ) -> tuple[StreamOutcome, dict]:
     """Play the segment into the plate's inputs and feed what it streams to the router; the
     outcome and the stimulus record (generators, bridge, alignment)."""
-    stimulus = build_stimulus(segment.cells, segment.rate_hz)
+    stimulus = guard_edges(build_stimulus(segment.cells, segment.rate_hz), segment)
     volts = settings.bridge.volts(stimulus.cells.reshape(stimulus.cells.shape[0], -1))
     raw = directory / f"raw{suffix}.bin"
     raw.unlink(missing_ok=True)
     segment.write_source(directory / f"source{suffix}.npz")
     started = time.monotonic()
     if settings.stimulus.startswith(EMULATED):
-        if settings.plate_url:
-            raise BenchError(f"{EMULATED} drives its own emulated front end: leave out --plate")
-        urls, plate = emulated_rig(settings.stimulus, plates, segment.rate_hz, settings.timeout_s)
+        urls, plate = emulated_rig(settings.stimulus, plates, segment.rate_hz, settings.timeout_s,
+                                   settings.plate_url)
     else:
         if not settings.plate_url:
             raise BenchError("--stimulus with real generators needs --plate: the plate they feed")

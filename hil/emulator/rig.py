@@ -7,13 +7,26 @@ Announces one line per generator (its VISA resource), then the front end's pty p
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
+
+import numpy as np
 import signal
 import sys
 
 from .awg import AwgServer, EmulatedAwg, analog_bus, wire
 from .faults import FaultError
-from .frontend import AnalogPlate, parse_frontend
+from .frontend import AnalogPlate, FrontEnd, parse_frontend
 from .serial_plate import SerialFrontEnd
+from .text_plate import TextFrontEnd
+
+
+def text_front_end(front: FrontEnd, layout, plates: int) -> FrontEnd:
+    """The front end whose counts the plate file's scale reads right: its gain is chosen so."""
+    if layout.plates != plates or not np.allclose(layout.scale, layout.scale.flat[0]):
+        raise FaultError(f"awg: the plate file {layout.path} needs {plates} plate(s) with one "
+                         "scale for every cell to be driven by the rig")
+    gain = front.gain * front.scale_n_per_count / float(layout.scale.flat[0])
+    return replace(front, gain=gain)
 
 
 def run_rig(args: argparse.Namespace) -> int:
@@ -23,17 +36,23 @@ def run_rig(args: argparse.Namespace) -> int:
         raise FaultError(f"awg: {args.instruments} x {args.channels} outputs cannot drive "
                          f"{4 * args.plates} cells")
     front = parse_frontend(args.frontend)
+    layout = None
+    if args.plate_file:  # the front end's microcontroller prints text lines instead of frames
+        from ..text_format import load_plate_file
+        layout = load_plate_file(args.plate_file)
+        front = text_front_end(front, layout, args.plates)
     instruments = [EmulatedAwg(args.channels, serial=args.seed * 100 + i)
                    for i in range(args.instruments)]
     wire(instruments)
     server = AwgServer(instruments, args.host)
-    plate = AnalogPlate(analog_bus(instruments), front, plates=args.plates, rate_hz=args.rate or 1000.0,
-                        seed=args.seed)
+    plate = AnalogPlate(analog_bus(instruments), front, plates=args.plates,
+                        rate_hz=args.rate or (layout.rate_hz if layout else 1000.0), seed=args.seed)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     for resource in server.resources:
         print(resource, flush=True)
-    front_end = SerialFrontEnd(plate, fast=False, timing_log=args.timing_log,
-                               watch_stdin=args.watch_stdin)
+    options = dict(fast=False, timing_log=args.timing_log, watch_stdin=args.watch_stdin)
+    front_end = (TextFrontEnd(plate, layout, {}, seed=args.seed, **options) if layout
+                 else SerialFrontEnd(plate, **options))
     front_end.neighbours.append(server.attach)  # one loop: a trigger is seen at once
     server.on_change = plate.inputs_changed
     try:
