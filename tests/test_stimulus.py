@@ -16,7 +16,7 @@ from hil.emulator.process import EmulatorProcess
 from hil.stimulus import awg_commands as C
 from hil.stimulus.align import align, marker_centre, marker_height, template_centre
 from hil.stimulus.awg import Awg, Generators, StimulusError
-from hil.stimulus.bridge import Bridge, BridgeError, build_stimulus, parse_bridge
+from hil.stimulus.bridge import OVERSAMPLE, Bridge, BridgeError, build_stimulus, parse_bridge
 
 ROOT = Path(__file__).resolve().parents[1]
 AWG_YAML = ROOT / "fixtures" / "visa" / "awg.yaml"
@@ -63,6 +63,16 @@ def test_markers_frame_the_data_and_are_found_where_they_are():
     found = align(total, stimulus, first)
     assert found.end_marker == pytest.approx(stimulus.markers[1] + template_centre(1000.0))
     assert found.clock_ppm == pytest.approx(0.0, abs=1e-6)
+
+
+def test_the_played_waveform_holds_every_sample_and_ramps_the_markers_finely():
+    cells = np.random.default_rng(0).normal(500, 50, (1000, 2, 4))
+    stimulus = build_stimulus(cells, 1000.0)
+    played, start = stimulus.played(), stimulus.data_start * OVERSAMPLE
+    for point in range(OVERSAMPLE):  # whatever the plate's phase, it reads each sample exactly
+        assert np.array_equal(played[start + point:start + 1000 * OVERSAMPLE:OVERSAMPLE], cells)
+    ramp = played[stimulus.markers[0] * OVERSAMPLE:(stimulus.markers[0] + 2) * OVERSAMPLE, 0, 0]
+    assert np.all(np.diff(ramp) > 0)  # a ramp at the fine rate, not a staircase
 
 
 @pytest.mark.parametrize("ppm, phase", [(0.0, 0.3), (200.0, 0.7), (-150.0, 0.1), (50.0, 0.5)])
@@ -121,7 +131,7 @@ def test_emulated_generator_plays_its_waveform_on_one_trigger_and_the_other_foll
         line, payload, rest = split_command(C.upload(1, "W", codes))
         assert rest == b""
         _run(awg, line, payload)
-        for text in C.setup(1, "W", 1000.0, 1.0, 0.0) + C.arm(1, source):
+        for text in C.setup(1, "W", 1000.0, 1.0, 0.0, filt="NORM") + C.arm(1, source):
             _run(awg, text.encode())
         assert _run(awg, b"SYST:ERR?") == '0,"No error"'
     _run(first, b"OUTP:TRIG ON")

@@ -123,7 +123,8 @@ def stream_stimulus(segment: Segment, settings: Settings, *, plates: int, direct
     """Play the segment into the plate's inputs and feed what it streams to the router; the
     outcome and the stimulus record (generators, bridge, alignment)."""
     stimulus = guard_edges(build_stimulus(segment.cells, segment.rate_hz), segment)
-    volts = settings.bridge.volts(stimulus.cells.reshape(stimulus.cells.shape[0], -1))
+    played = stimulus.played()
+    volts = settings.bridge.volts(played.reshape(played.shape[0], -1))
     raw = directory / f"raw{suffix}.bin"
     raw.unlink(missing_ok=True)
     segment.write_source(directory / f"source{suffix}.npz")
@@ -142,7 +143,7 @@ def stream_stimulus(segment: Segment, settings: Settings, *, plates: int, direct
             identity = plate.identify()
             if plate.plates != plates:
                 raise BenchError(f"plate {plate.url} has {plate.plates} plate(s), the scenario needs {plates}")
-            generators.load(volts, segment.rate_hz)
+            generators.load(volts, stimulus.played_rate_hz)
             generators.arm()
             plate.set_rate(segment.rate_hz)
             plate.tare()  # the generators idle at zero load

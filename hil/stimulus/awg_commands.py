@@ -107,10 +107,12 @@ def upload(channel: int, name: str, codes: np.ndarray) -> bytes:
             + block(np.asarray(codes, dtype="<i2").tobytes()) + b"\n")
 
 
-def setup(channel: int, name: str, rate_hz: float, vpp: float, offset: float) -> list[str]:
-    """Play ``name`` once per trigger at ``rate_hz``, interpolated, ``vpp`` around ``offset``."""
+def setup(channel: int, name: str, rate_hz: float, vpp: float, offset: float,
+          filt: str = "STEP") -> list[str]:
+    """Play ``name`` once per trigger at ``rate_hz`` (``filt``: STEP holds each point, NORM
+    interpolates), ``vpp`` around ``offset``."""
     return [f"SOUR{channel}:FUNC ARB", f"SOUR{channel}:FUNC:ARB {name}",
-            f"SOUR{channel}:FUNC:ARB:SRAT {rate_hz!r}", f"SOUR{channel}:FUNC:ARB:FILT NORM",
+            f"SOUR{channel}:FUNC:ARB:SRAT {rate_hz!r}", f"SOUR{channel}:FUNC:ARB:FILT {filt}",
             f"SOUR{channel}:VOLT {vpp!r}", f"SOUR{channel}:VOLT:OFFS {offset!r}",
             f"SOUR{channel}:BURS:MODE TRIG", f"SOUR{channel}:BURS:NCYC 1",
             f"SOUR{channel}:BURS:STAT ON"]

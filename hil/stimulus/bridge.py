@@ -19,6 +19,7 @@ MARKER_HOLD_S = 0.04
 MARKER_N = 100.0  # per cell: well above the noise, far below any cell's range
 SETTLE_S = 0.2  # idle between a marker and the data
 TAIL_S = 0.1
+OVERSAMPLE = 4  # generator samples per scenario sample: held data, finely ramped markers
 
 
 class BridgeError(ValueError):
@@ -86,6 +87,26 @@ class Stimulus:
     @property
     def marker_distance(self) -> int:
         return self.markers[1] - self.markers[0]
+
+    @property
+    def played_rate_hz(self) -> float:
+        return self.rate_hz * OVERSAMPLE
+
+    def played(self) -> np.ndarray:
+        """What the generators play, at ``played_rate_hz`` without interpolation (FILT STEP):
+        every scenario sample held for OVERSAMPLE points, so that a plate sampling at the
+        scenario's rate reads each one exactly, whatever its phase; the markers' ramps drawn at
+        the fine rate, so that their crossings place the plate's samples to a quarter sample."""
+        held = np.repeat(self.cells, OVERSAMPLE, axis=0)
+        fine = np.arange(held.shape[0]) / OVERSAMPLE
+        length = len(marker(self.rate_hz))
+        for first in self.markers:
+            span = slice(first * OVERSAMPLE, (first + length) * OVERSAMPLE)
+            coarse = np.arange(first - 1, first + length + 1)
+            level = self.cells[coarse, 0, 0]  # every cell carries the same marker
+            ramp = np.interp(fine[span], coarse, level)
+            held[span] = ramp[:, None, None]
+        return held
 
 
 def build_stimulus(cells: np.ndarray, rate_hz: float) -> Stimulus:
