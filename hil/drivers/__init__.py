@@ -11,7 +11,9 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from ..emulator import miscalibration
 from ..emulator.faults import Fault, parse_faults
+from ..emulator.miscalibration import split_url
 from ..emulator.source import Source, write_source
 from .base import (Plate, PlateCommandError, PlateDisconnected, PlateError, PlateTimeout,
                    PlateUrlError)
@@ -34,9 +36,11 @@ def open_plate(url: str = "emulated", *, source: str | Path | Source | None = No
     answer within ``timeout`` seconds, PlateError for anything else that stops us.
     """
     url = url.strip()
-    if url in EMULATED_URLS:
-        return _open_emulated(EMULATED_URLS[url], source, fast, parse_faults(faults),
-                              timing_log, timeout, seed, once, counter_start)
+    base, query = split_url(url)
+    if base in EMULATED_URLS:
+        miscalibration.check(query)  # checked here: one line, before a process starts
+        return _open_emulated(EMULATED_URLS[base], source, fast, parse_faults(faults),
+                              timing_log, timeout, seed, once, counter_start, query)
     if source is not None or fast or tuple(faults) or timing_log or once:
         raise PlateUrlError(f"emulator options need an emulated plate URL, not {url!r}")
     if "::" in url:
@@ -52,8 +56,10 @@ def open_plate(url: str = "emulated", *, source: str | Path | Source | None = No
 
 
 def _open_emulated(transport: str, source, fast: bool, faults: tuple[Fault, ...], timing_log,
-                   timeout: float, seed: int, once: bool, counter_start: int) -> Plate:
+                   timeout: float, seed: int, once: bool, counter_start: int, query: str = "") -> Plate:
     options = ["--seed", str(seed), "--counter-start", str(counter_start)]
+    if query:
+        options += ["--miscalibration", query]
     scratch = None
     if isinstance(source, Source):  # hand it over as a file, removed when the plate closes
         scratch = tempfile.TemporaryDirectory(prefix="forcebench-source-")

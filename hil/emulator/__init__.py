@@ -8,6 +8,7 @@ import argparse
 import signal
 import sys
 
+from . import miscalibration, reference
 from .device import EmulatedPlate
 from .faults import Fault, FaultError, parse_fault, parse_faults
 from .scpi_plate import ScpiFrontEnd
@@ -21,8 +22,9 @@ __all__ = ["EmulatedPlate", "Fault", "FaultError", "parse_fault", "parse_faults"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("transport", choices=("serial", "scpi"),
-                        help="serial: a pseudo-terminal (prints its path); scpi: TCP (prints the VISA resource)")
+    parser.add_argument("transport", choices=("serial", "scpi", "reference"),
+                        help="serial: a pseudo-terminal (prints its path); scpi: TCP (prints the "
+                             "VISA resource); reference: a SCPI reference load-cell indicator on TCP")
     parser.add_argument("--source", metavar="FILE", help="source .npz of cell forces (default: a built-in CMJ loop)")
     parser.add_argument("--fast", action="store_true", help="stream as fast as the reader takes it")
     parser.add_argument("--once", action="store_true", help="stream the source once, then stop")
@@ -35,17 +37,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, help="sample rate in Hz (default: the source's)")
     parser.add_argument("--host", default="127.0.0.1", help="scpi: address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="scpi: TCP port (0 picks a free one)")
+    parser.add_argument("--miscalibration", metavar="QUERY", default="",
+                        help="the plate's errors as in a plate URL: gain=1.02,1,1,1&offset=5 "
+                             "(docs/calibration.md)")
+    parser.add_argument("--reference", metavar="QUERY", default="",
+                        help="reference: its errors, noise=0.05&resolution=0.1&gain=1.0")
     parser.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # our driver closing us: quietly
+    if args.transport == "reference":
+        try:
+            reference.serve(reference.parse_options(args.reference), args.seed, args.host,
+                            args.port, watch_stdin=args.watch_stdin)
+        except KeyboardInterrupt:
+            pass
+        return 0
     source = read_source(args.source) if args.source else builtin_source()
+    errors = miscalibration.parse(args.miscalibration, source.plates) if args.miscalibration else None
     plate = EmulatedPlate(source, parse_faults(args.fault), seed=args.seed,
-                          counter_start=args.counter_start, once=args.once)
+                          counter_start=args.counter_start, once=args.once, miscalibration=errors)
     if args.rate is not None:
         plate.execute("rate", (args.rate,))
-    # SIGTERM (our driver closing us) ends the loop like Ctrl-C, quietly
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if args.transport == "serial":
         front = SerialFrontEnd(plate, args.fast, args.timing_log, watch_stdin=args.watch_stdin)
     else:
