@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from .drivers.base import PlateUrlError
-from .drivers.process import EmulatorProcess
+from .emulator.process import EmulatorProcess
 from .drivers.reference import NominalReference, Reference, VisaReference
 from .emulator.miscalibration import split_url
 from .emulator.reference import parse_options

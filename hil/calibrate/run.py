@@ -17,9 +17,8 @@ import numpy as np
 from sim.plate import CELL_HALF_M, PLATE_SIZE_M, PlateModel
 
 from .. import protocol
-from ..drivers import EMULATED_URLS, open_plate
 from ..drivers.base import Plate, PlateError
-from ..emulator.miscalibration import split_url
+from ..plates import is_emulated, open_plate
 from ..progress import Progress
 from ..references import open_reference
 from . import acceptance, certificate, plan, plots, verify
@@ -32,10 +31,6 @@ STAGES = ("calibration", "verification")
 
 class CalibrationError(ValueError):
     """The calibration could not be done (exit 2)."""
-
-
-def is_emulated(url: str) -> bool:
-    return split_url(url)[0] in EMULATED_URLS
 
 
 def geometry_from(plate_file: str | None) -> plan.Geometry:
