@@ -20,3 +20,4 @@ class Settings:
     timeout_s: float = TIMEOUT_S
     timing_log: Path | None = None  # the timing log of an emulator you started yourself
     progress: bool = True
+    calibration: Path | None = None  # a calibration file (or directory by serial) the driver applies

@@ -90,16 +90,19 @@ def _rectangle(half: np.ndarray):
     return Rectangle((-half[0], -half[1]), 2 * half[0], 2 * half[1], fill=False, color="grey")
 
 
-def drift(path: Path, days: np.ndarray, error_pct: np.ndarray, limit_pct: float, trend: np.ndarray | None,
-          title: str) -> Path:
-    """The daily check's force error over time, its limit band and trend."""
+def drift(path: Path, days: np.ndarray, error_pct: np.ndarray, limit_pct: float,
+          trends: dict[int, tuple[float, float]], title: str) -> Path:
+    """The daily check's force error (checks, plates) over time, its limit band and trends."""
     figure = _figure(7, 4)
     axes = figure.add_subplot()
-    axes.plot(days, error_pct, "o-", ms=4, label=f"force error ({len(days)} checks)")
+    for plate in range(error_pct.shape[1]):
+        axes.plot(days, error_pct[:, plate], "o-", ms=4, color=f"C{plate}",
+                  label=f"plate {plate} ({len(days)} checks)")
+        if plate in trends:
+            axes.plot(days, np.polyval(trends[plate], days), color=f"C{plate}", lw=1, ls=":",
+                      label=f"plate {plate} trend")
     for sign in (-1, 1):
         axes.axhline(sign * limit_pct, color="tab:red", ls="--", lw=1)
-    if trend is not None:
-        axes.plot(days, np.polyval(trend, days), color="grey", lw=1, label="trend")
     axes.set_xlabel("days since first check")
     axes.set_ylabel("force error (% of known load)")
     axes.set_title(title)
