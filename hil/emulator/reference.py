@@ -128,6 +128,8 @@ def serve(errors: ReferenceErrors, seed: int, host: str, port: int,
                 client = key.fileobj
                 try:
                     data = client.recv(4096)
+                    if hasattr(socket, "TCP_QUICKACK"):  # ack now: a client's next write is not held back
+                        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
                 except OSError:
                     data = b""
                 if not data:
