@@ -141,7 +141,8 @@ def hardware_findings(fit, before: Mapping[str, Any], limits: Limits) -> list[st
         limit = getattr(limits, name)
         for plate in before["plates"]:
             value = plate.get(name)
-            if value is not None and abs(value) > limit:
+            noise = 5 * plate.get(f"{name}_u", 0.0)  # a drift must stand out of its noise
+            if value is not None and abs(value) > max(limit, noise):
                 reasons.append(f"plate {plate['plate']} {name.replace('_', ' ')} {value:.3f} {unit} "
                                f"(limit {limit:g} {unit})")
     return reasons

@@ -32,10 +32,11 @@ MIN_TREND_CHECKS = 3
 
 def check(plate_url: str, mass_kg: float, history: str | Path, *, x_mm: float = 0.0, y_mm: float = 0.0,
           spec_path: str | None = None, calibration: str | None = None, operator: bool = False,
-          timeout: float = 5.0, prompt: TextIO = sys.stdout, answers: TextIO = sys.stdin,
+          timeout: float = 5.0, prompt: TextIO | None = None, answers: TextIO | None = None,
           now: float | None = None) -> tuple[dict, int]:
     if not (0 < mass_kg <= 2000):
         raise ValueError(f"--mass must be 0-2000 kg, got {mass_kg:g}")
+    prompt, answers = prompt or sys.stdout, answers or sys.stdin
     half = np.asarray(PLATE_SIZE_M) * 1000 / 2
     if not (abs(x_mm) <= half[0] and abs(y_mm) <= half[1]):
         raise ValueError(f"--position ({x_mm:g}, {y_mm:g}) mm is off the {2 * half[0]:g} x {2 * half[1]:g} mm plate")

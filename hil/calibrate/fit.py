@@ -158,10 +158,10 @@ def _gain_crosstalk(coef: np.ndarray, cov: np.ndarray, signs: np.ndarray, a: flo
     kcov = jac @ cov @ jac.T
     # kx and ky measure the same g(1 − C): their inverse-variance mean
     d = np.array([0.0, 1.0, -1.0])
-    check_sd = np.sqrt(max(d @ kcov @ d, 1e-300))
-    check = float((k[1] - k[2]) / check_sd)
-    w = np.linalg.solve(kcov[1:, 1:], np.ones(2))
-    w = np.concatenate([[0.0], w / w.sum()])
+    check_sd = np.sqrt(d @ kcov @ d)
+    check = float((k[1] - k[2]) / check_sd) if check_sd > 0 else 0.0
+    w = np.linalg.pinv(kcov[1:, 1:]) @ np.ones(2)
+    w = np.concatenate([[0.0], w / w.sum() if w.sum() > 0 else [0.5, 0.5]])  # a dead cell: no noise
     k0, k1 = k[0], w @ k
     g = (k0 + 3 * k1) / 4
     c = (k0 - k1) / (k0 + 3 * k1) if k0 + 3 * k1 else 0.0

@@ -43,8 +43,9 @@ def geometry_from(plate_file: str | None) -> plan.Geometry:
 def calibrate(plate_url: str, out: str | Path, *, reference_url: str | None = None,
               spec_path: str | None = None, plate_file: str | None = None,
               operator: bool = False, timeout: float = 5.0, show_progress: bool = True,
-              prompt: TextIO = sys.stdout, answers: TextIO = sys.stdin) -> tuple[dict, int]:
+              prompt: TextIO | None = None, answers: TextIO | None = None) -> tuple[dict, int]:
     """Run (or resume) a calibration into ``out``; (calibration record, exit status 0 or 1)."""
+    prompt, answers = prompt or sys.stdout, answers or sys.stdin
     spec = acceptance.load(spec_path)
     geometry = geometry_from(plate_file)
     directory = Path(out)
@@ -91,7 +92,7 @@ def calibrate(plate_url: str, out: str | Path, *, reference_url: str | None = No
     skipped = _plots_skipped()
     if skipped is None:
         files += plots.write(directory, passes, record["plate"]["plates"], geometry)
-    print(summary(record, directory), file=prompt if prompt is not sys.stdin else sys.stdout)
+    print(summary(record, directory), file=prompt)
     return record, 0 if record["acceptance"]["pass"] else 1
 
 

@@ -111,6 +111,9 @@ def _plate(data: Pass, plate: int, plates: int, geometry: Geometry, limits: Limi
         slopes = np.polyfit(data.minutes[zero], cells, 1)[0]
         out["zero_drift_n_min"] = float(slopes.sum())
         out["zero_drift_cells_n_min"] = slopes.tolist()
+        if zero.sum() > 3:  # its standard uncertainty: a short run cannot show a small drift
+            _, cov = np.polyfit(data.minutes[zero], cells.sum(1), 1, cov=True)
+            out["zero_drift_n_min_u"] = float(np.sqrt(cov[0, 0]))
     else:
         out["zero_drift_n_min"] = None
     cop = data.cop_error_mm(plate, geometry)
