@@ -88,7 +88,8 @@ def test_calibration_finds_the_hidden_errors_and_corrects_them(tmp_path, short_s
 
 def test_faulty_cells_are_named_and_no_correction_hides_them(tmp_path, short_spec, writes):
     url = "emulated?dead=5&nonlinear=2:1.0&drift=7:3"
-    record, status = calibration.calibrate(url, tmp_path / "cal", spec_path=short_spec, show_progress=False)
+    record, status = calibration.calibrate(url, tmp_path / "cal", spec_path=short_spec,
+                                           show_progress=False, draw=False)
     assert status == 1
     reasons = "\n".join(record["acceptance"]["reasons"])
     assert "cell 5 (plate 1 cell 1) is dead" in reasons
@@ -174,14 +175,14 @@ def test_operator_procedure_resumes_without_losing_steps(tmp_path, short_spec, m
     first = Operator(io.StringIO(), box, stop_after=30)
     with pytest.raises(calibration.Interrupted):
         calibration.calibrate("emulated?gain=1.01", out, spec_path=short_spec, operator=True,
-                              prompt=first.prompts, answers=first, show_progress=False)
+                              prompt=first.prompts, answers=first, show_progress=False, draw=False)
     assert first.answered == 30
     lines = (out / "session.jsonl").read_text().splitlines()
     assert len(lines) == 1 + 30  # the header and every step done
     second = Operator(io.StringIO(), box)
     record, status = calibration.calibrate("emulated?gain=1.01", out, spec_path=short_spec,
                                            operator=True, prompt=second.prompts, answers=second,
-                                           show_progress=False)
+                                           show_progress=False, draw=False)
     steps = record["sequence"]["steps_per_pass"]
     assert record["acceptance"]["reasons"] == []
     assert second.answered == 2 * steps - 30  # only the steps not yet done are asked for

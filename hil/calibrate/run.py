@@ -21,6 +21,7 @@ from ..drivers.base import Plate, PlateError
 from ..plates import is_emulated, open_plate
 from ..progress import Progress
 from ..references import open_reference
+from ..report import plots_available
 from . import acceptance, certificate, plan, plots, verify
 from .fit import Fit, fit
 from .rig import EmulatedRig, Interrupted, OperatorRig, Rig, measure
@@ -43,6 +44,7 @@ def geometry_from(plate_file: str | None) -> plan.Geometry:
 def calibrate(plate_url: str, out: str | Path, *, reference_url: str | None = None,
               spec_path: str | None = None, plate_file: str | None = None,
               operator: bool = False, timeout: float = 5.0, show_progress: bool = True,
+              draw: bool = True,
               prompt: TextIO | None = None, answers: TextIO | None = None) -> tuple[dict, int]:
     """Run (or resume) a calibration into ``out``; (calibration record, exit status 0 or 1)."""
     prompt, answers = prompt or sys.stdout, answers or sys.stdin
@@ -88,10 +90,9 @@ def calibrate(plate_url: str, out: str | Path, *, reference_url: str | None = No
         reasons = findings + (acceptance.after_findings(after, spec.limits) if after else [])
         record = _record(session, spec, geometry, plate, reference, steps, result, before, after,
                          written, findings, reasons, time.monotonic() - started)
-    files = certificate.write(directory, record)
-    skipped = _plots_skipped()
-    if skipped is None:
-        files += plots.write(directory, passes, record["plate"]["plates"], geometry)
+    certificate.write(directory, record)
+    if draw and plots_available() is None:
+        plots.write(directory, passes, record["plate"]["plates"], geometry)
     print(summary(record, directory), file=prompt)
     return record, 0 if record["acceptance"]["pass"] else 1
 
@@ -171,14 +172,6 @@ def _record(session: Session, spec, geometry, plate: Plate, reference, steps, re
         "verification": {"before": before, "after": after},
         "acceptance": {"pass": not reasons, "reasons": reasons},
     }
-
-
-def _plots_skipped() -> str | None:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError as error:
-        return str(error)
-    return None
 
 
 def summary(record: dict, directory: Path) -> str:
