@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.plate import CELL_HALF_M, CELL_SIGNS, PLATE_SIZE_M
-
 from ..protocol import CELLS
 
 MAX_LOAD_N = 20_000.0
@@ -32,6 +30,8 @@ class Rig:
         self.stream = 0  # streams started: each one gets fresh noise
 
     def place(self, plate: int, x_mm: float, y_mm: float, newtons: float) -> None:
+        from sim.plate import PLATE_SIZE_M  # here: importing sim costs an emulator's start-up
+
         half = np.asarray(PLATE_SIZE_M) * 1000 / 2
         if not all(np.isfinite(v) for v in (x_mm, y_mm, newtons)):
             raise RigRefused("Data out of range; load must be finite")
@@ -71,4 +71,6 @@ class Rig:
 
 def split(newtons: float, x_m: float, y_m: float) -> np.ndarray:
     """A load's share on each of four cells: F/4 (1 + sx x/a + sy y/b) (DOMAIN.md, Kistler)."""
+    from sim.plate import CELL_HALF_M, CELL_SIGNS
+
     return newtons / 4 * (1 + CELL_SIGNS @ (np.array([x_m, y_m]) / np.asarray(CELL_HALF_M)))
