@@ -13,7 +13,7 @@ from hil.calibrate.session import Session, SessionError
 from hil.emulator import miscalibration as M
 from hil.emulator.device import DeviceError, EmulatedPlate
 from hil.emulator.reference import ReferenceErrors, ReferenceInstrument, ReferenceOptionError, parse_options
-from hil.emulator.rig import split
+from hil.emulator.load_rig import split
 from hil.emulator.source import make_source
 from sim.plate import CELL_HALF_M, PLATE_SIZE_M
 
