@@ -182,14 +182,19 @@ def test_broken_gzip_is_one_line(tmp_path):
     (b"time,fz\n0,-700\n0.001,-701\n0.002,-650\n", "mostly negative \\(min -701.0 N, max -650.0 N\\): if the file .* add --flip"),
     (b"time,fz [V]\n0,1\n0.001,2\n", "'fz \\[V\\]' is in 'V', not a force unit"),
     (b"time [h],fz\n0,1\n0.001,2\n", "not a time unit"),
-    (b"1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n", "7 columns and no header row: add a header"),
+    (b"1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n", "7 columns and no header row \\(add one.*--force COLUMN"),
     (b"time,fz1,fz2,fz3\n0,1,2,3\n0.001,1,2,3\n", "3 plates .*--force fz1\\+fz2"),
-    (b"time,speed\n0,1\n0.001,2\n", "has no force column.*--force COLUMN \\(columns: time, speed\\)"),
+    (b"time,speed\n0,1\n0.001,2\n", "has no force column.*--force COLUMN .*\\(columns: time, speed\\)"),
 ])
 def test_physically_impossible_or_ambiguous_input_is_one_line(data, message):
     with pytest.raises(AnalysisInputError, match=message) as caught:
         parse(data)
     assert "\n" not in str(caught.value)
+
+
+def test_headerless_time_and_force_by_column_number():
+    recording = parse(b"0.000,700\n0.001,701\n0.002,702\n", selection=Selection(time="1", force="2"))
+    assert recording.force.tolist() == [700.0, 701.0, 702.0] and recording.rate_hz == pytest.approx(1000.0)
 
 
 def test_units_in_the_header_are_converted():
