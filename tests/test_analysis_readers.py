@@ -192,6 +192,12 @@ def test_physically_impossible_or_ambiguous_input_is_one_line(data, message):
     assert "\n" not in str(caught.value)
 
 
+def test_left_right_combined_export():
+    recording = parse(b"Time(s),Left(N),Right(N),Combined(N)\n0,300,400,700\n0.001,301,401,702\n")
+    assert recording.force.tolist() == [[300.0, 400.0], [301.0, 401.0]]
+    assert parse(b"Time(s),Combined(N)\n0,700\n0.001,702\n").force.tolist() == [700.0, 702.0]
+
+
 def test_headerless_time_and_force_by_column_number():
     recording = parse(b"0.000,700\n0.001,701\n0.002,702\n", selection=Selection(time="1", force="2"))
     assert recording.force.tolist() == [700.0, 701.0, 702.0] and recording.rate_hz == pytest.approx(1000.0)

@@ -17,7 +17,8 @@ from hil.analysis.signal import AnalysisInputError
 DELIMITERS = (",", "\t", ";")
 ROLES = {  # header names (as table.key() spells them) → what the column is
     "time": ("time", "t", "time_s", "abs_time", "times"),
-    "total": ("fz", "force", "fz_total", "total_force", "fzsum", "fz_sum", "total", "vertical_force"),
+    "total": ("fz", "force", "fz_total", "total_force", "fzsum", "fz_sum", "total", "vertical_force",
+              "combined", "combined_force", "vgrf"),
     "left": ("fz_left", "left", "left_fz", "fz_l", "l_fz"),
     "right": ("fz_right", "right", "right_fz", "fz_r", "r_fz"),
 }
