@@ -229,9 +229,10 @@ def test_replay_through_the_emulated_stimulus_chain_meets_the_spec(tmp_path, cap
     status, out, err, record = _replay(tmp_path, capsys, "emulated-awg")
     assert status == 0, out + err
     (trial,) = record["trials"]
-    assert trial["status"] == "pass"
+    assert trial["status"] == "pass", trial["checks"]
     (played,) = record["plate"]["stimulus"]
-    assert abs(played["alignment"]["clock_ppm"]) < 30  # a true clock: measured within a few ppm
+    # a true clock, measured to a quarter sample at each marker: ±0.25 sample over ~6000
+    assert abs(played["alignment"]["clock_ppm"]) < 60, played
     latency = record["latency"]
     assert latency["count"] == 1 and 0 < latency["p50_s"] < 0.5  # stimulus out → result
     assert latency["transport"]["count"] > 4000  # every data sample timed from stimulus out
@@ -242,11 +243,11 @@ def test_a_front_end_with_a_wrong_gain_and_a_clock_off_by_200_ppm_is_caught_for_
     """Both defects in one run (one run costs real time); each is found by its own check."""
     status, out, err, record = _replay(tmp_path, capsys, "emulated-awg:gain_error=0.02,clock_ppm=200")
     assert status == 1, out + err
-    assert any("body_weight_n" in reason for reason in record["reasons"])  # the gain
+    assert any("body_weight_n" in reason for reason in record["reasons"]), record["reasons"]
     (played,) = record["plate"]["stimulus"]
-    assert played["alignment"]["clock_ppm"] == pytest.approx(200, abs=30)  # the clock
+    assert played["alignment"]["clock_ppm"] == pytest.approx(200, abs=60), played  # the clock
     assert any(reason.startswith("plate clock +") and "limit ±100 ppm" in reason
-               for reason in record["reasons"])
+               for reason in record["reasons"]), record["reasons"]
 
 
 @pytest.mark.parametrize("extra, message", [
