@@ -165,6 +165,21 @@ def test_c3d_plates_scales_and_rate():
     np.testing.assert_allclose(recording.force, gidiel_plates()[:1500], atol=1e-3)
 
 
+def test_c3d_cut_short_or_without_platforms_is_one_line(tmp_path):
+    ezc3d = pytest.importorskip("ezc3d")
+    data = (FORMATS_DIR / "c3d_2plates_head.c3d").read_bytes()
+    with pytest.raises(AnalysisInputError, match="C3D file is cut short: its header says 150 frames, "
+                                                 "the data hold 36"):
+        parse(data[:20000])
+    markers_only = ezc3d.c3d()
+    markers_only["parameters"]["POINT"]["RATE"]["value"] = [100]
+    markers_only["parameters"]["POINT"]["LABELS"]["value"] = ("LASI",)
+    markers_only["data"]["points"] = np.ones((4, 1, 10))
+    markers_only.write(str(tmp_path / "markers.c3d"))
+    with pytest.raises(AnalysisInputError, match="C3D file without force platforms"):
+        load(str(tmp_path / "markers.c3d"))
+
+
 def test_c3d_without_ezc3d_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "ezc3d", None)
     with pytest.raises(AnalysisInputError, match=r"needs ezc3d, the 'c3d' extra: pip install 'forcebench\[c3d\]'"):
