@@ -85,6 +85,15 @@ def test_kistler_two_plates_numbered_by_device_and_sides_are_an_option():
         load(fixture("kistler_dj_2plates_head.txt"), rate_hz=500.0)
 
 
+def test_files_cut_short_of_their_stated_length_are_refused():
+    kistler = (FORMATS_DIR / "kistler_cmj_1plate_head.txt").read_bytes()
+    with pytest.raises(AnalysisInputError, match="the header says 8000 samples, the file holds 30"):
+        parse(kistler.replace(b"Samples (#):\t30\t30\t30", b"Samples (#):\t8000\t8000\t8000"))
+    opensim = OPENSIM.read_bytes()
+    with pytest.raises(AnalysisInputError, match="the header says 691 rows, the file holds 690"):
+        parse(opensim[:opensim.rstrip().rfind(b"\n")])
+
+
 def test_visual3d_export_needs_the_rate_and_reads_the_summed_column():
     with pytest.raises(AnalysisInputError, match="sample rate unknown: give --rate"):
         load(str(VISUAL3D))
