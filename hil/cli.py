@@ -37,8 +37,9 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--mass", metavar="KG", help="body mass (default: drawn, 45–120 kg)")
     parser.add_argument("--rate", metavar="HZ", default="1000", help="sample rate, 250–4000 (default 1000)")
     parser.add_argument("--seed", metavar="N", default="0", help="random seed, a whole number ≥ 0 (default 0); each seed is another athlete")
-    parser.add_argument("--noise", metavar="none|typical|high", default="typical",
-                        help="plate noise preset (default typical: 1.5 N RMS, 50 Hz hum, 0.1 N steps)")
+    parser.add_argument("--noise", metavar="none|typical|high|field", default="typical",
+                        help="plate noise preset (default typical: 1.5 N RMS, 50 Hz hum, 0.1 N steps; "
+                             "field: as messy as other labs' recordings, sim.field)")
     parser.add_argument("--plates", metavar="1|2", default="1", help="one plate or left/right (default 1)")
     parser.add_argument("--out", metavar="DIR", default=".", help="output directory (default .)")
     movement = parser.add_argument_group("movement options (each applies to some tests)")
