@@ -87,9 +87,9 @@ class FieldOptions:
         empty = float(rng.uniform(0.5, 2.0)) if test in STANDING_TESTS and rng.uniform() < 0.5 else 0.0
         if offset and not empty and (test == "iso" or ending is not None and ending < 0.5):
             empty = float(rng.uniform(0.5, 2.0))
-        return cls(ringing_n=float(rng.uniform(30.0, 80.0)), ringing_hz=float(rng.uniform(30.0, 60.0)),
+        return cls(ringing_n=float(rng.uniform(30.0, 80.0)), ringing_hz=float(rng.uniform(25.0, 60.0)),
                    ringing_damping=float(rng.uniform(0.15, 0.3)),
-                   adc_step_n=float(rng.choice([0.7, 1.4, 2.8])),
+                   adc_step_n=float(rng.uniform(0.3, 3.0)),
                    offset_n=offset, empty_s=empty,
                    step_on_s=float(rng.uniform(0.3, 0.6)),
                    pretension_bw=float(rng.uniform(0.2, 0.35)) if test == "iso" and rng.uniform() < 0.5 else 0.0,

@@ -23,6 +23,7 @@ _ZEROED_EXTRAPOLATION = 2.0  # ... two on a zeroed export: two plates each cut a
 EDGE_TOP = 0.10  # power-law edges are fitted from the edge threshold up to 10 % of the contact's peak
 EDGE_MAX_S = 0.015  # ... and their foot lies at most this far beyond the first sample over threshold
 POWERS = np.linspace(1.0, 3.0, 21)  # edge shapes F ∝ |t − t0|^p: 1 a straight rise, 2 a tangent toe-off
+RING_LOW_N, RING_LOW_SPAN = 150.0, 3  # a blip under this peak, up to 3 bridges long, is ringing too
 _CORE_TRIM_S = 0.010  # flight samples this close to an edge are left out of the level estimate ...
 _CORE_TRIM_FRACTION = 0.25  # ... or this share of the flight at each end: a plate rings below zero
 # for tens of ms after take-off (−76 N at 800 Hz), and its undershoot is not the unloaded level
@@ -76,7 +77,14 @@ def unloaded_runs(total: np.ndarray, start: int = 0, stop: int | None = None,
     runs = spans(total[start:stop] < UNLOADED_N) + start
     if bridge > 0 and runs.shape[0] > 1:
         gap = runs[1:, 0] - runs[:-1, 1]
-        joined = (gap <= bridge) & (runs[1:, 1] - runs[1:, 0] > gap)
+        # a low ringing lobe (a soft plate at 25 Hz rings over 50 N for ~20 ms) is bridged
+        # over up to RING_LOW_SPAN times longer than any other blip
+        low = np.zeros(gap.shape, dtype=bool)
+        near = np.flatnonzero(gap <= RING_LOW_SPAN * bridge)
+        if near.size:
+            peaks = np.array([np.fmax.reduce(total[a:b]) for a, b in zip(runs[near, 1], runs[near + 1, 0])])
+            low[near] = peaks < RING_LOW_N
+        joined = ((gap <= bridge) | low) & (runs[1:, 1] - runs[1:, 0] > gap)
         if joined.any():
             first = np.concatenate(([True], ~joined))  # a run that starts a merged run
             last = np.concatenate((~joined, [True]))  # a run that ends one
