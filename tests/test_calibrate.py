@@ -2,7 +2,6 @@
 reference (real TCP, pyvisa-py), a short sequence so that each run takes seconds."""
 import json
 import re
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ from hil import cli
 from hil.calibrate import check as daily
 from hil.calibrate import run as calibration
 from hil.calibrate.certificate import CalibrationFileError, read_correction
+from hil.calibrate.rig import Interrupted
 from hil.drivers.base import Plate
 from hil.emulator import miscalibration as M
 from hil.plates import open_plate
@@ -173,7 +173,7 @@ def test_operator_procedure_resumes_without_losing_steps(tmp_path, short_spec, m
     monkeypatch.setattr(calibration, "open_plate", keep)
     out = tmp_path / "cal"
     first = Operator(io.StringIO(), box, stop_after=30)
-    with pytest.raises(calibration.Interrupted):
+    with pytest.raises(Interrupted):
         calibration.calibrate("emulated?gain=1.01", out, spec_path=short_spec, operator=True,
                               prompt=first.prompts, answers=first, show_progress=False, draw=False)
     assert first.answered == 30

@@ -17,14 +17,14 @@ import numpy as np
 from sim.plate import CELL_HALF_M, PLATE_SIZE_M, PlateModel
 
 from .. import protocol
-from ..drivers.base import Plate, PlateCommandError, PlateError
+from ..drivers.base import Plate, PlateCommandError
 from ..plates import is_emulated, open_plate
 from ..progress import Progress
 from ..references import open_reference
 from ..report import plots_available
 from . import acceptance, certificate, plan, plots, verify
 from .fit import Fit, fit
-from .rig import EmulatedRig, Interrupted, OperatorRig, Rig, measure
+from .rig import EmulatedRig, OperatorRig, Rig, measure
 from .session import Session
 
 STAGES = ("calibration", "verification")
@@ -211,4 +211,3 @@ def summary(record: dict, directory: Path) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["calibrate", "CalibrationError", "Interrupted", "PlateError"]
