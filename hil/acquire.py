@@ -397,9 +397,7 @@ class RawPlate(Plate):
         self.chunk_bytes = chunk_bytes
 
     def read_calibration(self) -> protocol.Calibration:
-        if self.correction_file is not None:
-            return self.correction_file.on(self.calibration)
-        return self.calibration
+        return self.with_file(self.calibration)
 
     def identify(self) -> str:
         if not self.identity:
