@@ -1,8 +1,9 @@
 """Stage 2 with an electrical stimulus: the segment → bridge signals → waveform generators →
 the plate's electronics → acquisition → the streaming analysers.
 
-The segment's cells are framed by two markers (hil.stimulus.bridge), turned into volts through
-the cells' sensitivity and excitation, uploaded to the generators and armed. The plate is tared
+The segment's cells are framed by two markers (hil.stimulus.bridge), each sample held 4 points
+at 4x the rate (the plate reads it exactly, whatever its phase), turned into volts through the
+cells' sensitivity and excitation, uploaded to the generators and armed. The plate is tared
 (the generators idle at zero load), started, and once its first samples arrive the generators
 get their one trigger. The first marker found in the stream says where the data begins (the
 router is fed from there); the second gives the plate's clock error against the generators'.
@@ -45,10 +46,10 @@ CHANNELS_PER_EMULATED_AWG = 4
 
 
 def guard_edges(stimulus: Stimulus, segment: Segment) -> Stimulus:
-    """Hold each trial's first and last values ``GUARD_S`` into the quiet gaps around it: the
-    generators interpolate between samples (a real one's reconstruction filter spreads a step
-    further), and a trial cut a sample early or late (sub-sample phase, clock drift) would
-    otherwise begin or end on a blend with the unloaded gap, which biases the weighing."""
+    """Hold each trial's first and last values ``GUARD_S`` into the quiet gaps around it: a trial
+    cut a sample early or late (the markers place the plate to a quarter sample; its clock may
+    drift until the second marker measures it) would otherwise begin or end on the unloaded gap,
+    which biases the weighing (and a generator's reconstruction filter spreads a step)."""
     cells = stimulus.cells.copy()
     guard = max(1, int(round(GUARD_S * segment.rate_hz)))
     bounds = [(stimulus.data_start + start, stimulus.data_start + start + trial.cells.shape[0])

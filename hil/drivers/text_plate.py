@@ -36,6 +36,7 @@ class TextPlate(Plate):
         self.injected: dict[str, int] = {}  # what our own emulator did to the lines
         self._inbox = b""
         self._pending = b""  # frames made from lines read while stopping
+        self._mid_line = False  # reading began inside a line (a plate that always prints)
         self._reset_counter()
         try:
             self.port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout,
@@ -71,10 +72,11 @@ class TextPlate(Plate):
         if name == "tare":
             self._tare()
         elif name == "start":
-            if not self._send("start"):  # a plate that always prints: from now on
-                self.port.reset_input_buffer()
             self._reset_counter()
             self._inbox = b""
+            if not self._send("start"):  # a plate that always prints: from its next whole line
+                self.port.reset_input_buffer()
+                self._mid_line = True
             self.streaming = True
         elif name == "stop":
             self._stop()
@@ -226,6 +228,8 @@ class TextPlate(Plate):
     def _frames(self, data: bytes) -> bytes:
         """Complete lines → frames; the incomplete end waits for the next call."""
         *lines, self._inbox = (self._inbox + data).split(b"\n")
+        if self._mid_line and lines:  # the first piece began mid-line: not a line to judge
+            lines, self._mid_line = lines[1:], False
         counters, rows = [], []
         for line in lines:
             if not line.strip():
