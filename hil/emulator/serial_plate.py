@@ -13,6 +13,8 @@ import time
 import tty
 from typing import TextIO
 
+import numpy as np
+
 from .. import protocol
 from .device import DeviceError, EmulatedPlate
 from .timing import TimingLog
@@ -48,7 +50,7 @@ class SerialFrontEnd:
         self.inbox = b""
         self.outbox = bytearray()
         self.written = 0  # bytes written since start
-        self.pending: list[tuple[int, object]] = []  # (end offset, tick counters) to log
+        self.pending: list[tuple[np.ndarray, np.ndarray]] = []  # (tick end offsets, counters) to log
         self.t0 = 0  # monotonic ns of tick 0
         self.blocked_until = 0  # a stall: no writes before this
         self.stall_marks: list[tuple[int, int]] = []  # (byte offset, ns): stalls not yet begun
@@ -152,7 +154,8 @@ class SerialFrontEnd:
             plate.overflow += chunk.tick_counters.size
             return None
         self.outbox += chunk.data
-        self.pending.append((self.written + len(self.outbox), chunk.tick_counters))
+        self.pending.append((self.written + len(self.outbox) - len(chunk.data) + chunk.tick_ends,
+                             chunk.tick_counters))
         return None
 
     def _write(self) -> None:
@@ -168,9 +171,14 @@ class SerialFrontEnd:
         del self.outbox[:n]
         if self.stall_marks and self.written == self.stall_marks[0][0]:
             self.blocked_until = time.monotonic_ns() + self.stall_marks.pop(0)[1]
-        while self.pending and self.pending[0][0] <= self.written:
-            if self.log:
-                self.log.record(self.pending[0][1], now)
+        while self.pending:  # each tick is logged by the write that carried its last byte
+            ends, counters = self.pending[0]
+            done = int(np.searchsorted(ends, self.written, side="right"))
+            if done and self.log:
+                self.log.record(counters[:done], now)
+            if done < counters.size:
+                self.pending[0] = (ends[done:], counters[done:])
+                break
             self.pending.pop(0)
 
     def _disconnect(self, at: int, seconds: float) -> None:
