@@ -117,17 +117,29 @@ def _run_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _AnalysisTests:
+    """The analysis's test names, imported when first asked for: building the parser must not
+    load the analysis (and scipy) into every process, such as an emulator starting up."""
+
+    def __contains__(self, name: object) -> bool:
+        from hil.analysis import TESTS
+        return name in TESTS
+
+    def __iter__(self):
+        from hil.analysis import TESTS
+        return iter(TESTS)
+
+
 def _add_analyse(sub: argparse._SubParsersAction) -> None:
     """``forcebench analyse`` (owned by the analysis: hil/analysis/)."""
-    from hil.analysis import TESTS
-
     parser = sub.add_parser(
         "analyse", help="analyse a force recording",
         description="Analyse a recording: one force value (N) per line, or a delimited file "
                     "with a header (time, fz or fz_left/fz_right). Exit 0 analysed, 2 unusable "
                     "input, 3 refused.")
     parser.add_argument("path", metavar="PATH", help="recording file, or - for standard input")
-    parser.add_argument("--test", required=True, choices=TESTS, help="which movement it is")
+    parser.add_argument("--test", required=True, choices=_AnalysisTests(), metavar="TEST",
+                        help="which movement it is: %(choices)s")
     parser.add_argument("--rate", type=float, metavar="HZ",
                         help="sample rate (required without a time column)")
     parser.add_argument("--body-mass", type=float, metavar="KG", help="known body mass")

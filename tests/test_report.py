@@ -4,7 +4,6 @@ import math
 import xml.etree.ElementTree as ET
 
 import numpy as np
-import pytest
 
 from hil import report
 from hil.spec import check, pass_rates
