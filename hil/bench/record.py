@@ -192,6 +192,10 @@ def summary(record: ReplayRecord, directory: Path) -> str:
         lines.append(f"  {mark} {rate.test:<5} {rate.metric:<30} {rate.passed:>4}/{rate.total:<4}"
                      f" {100 * rate.rate:6.1f} %")
     lines += ["  " + report.latency_text(figure.to_dict()) for figure in record.latency]
+    for played in record.plate.get("stimulus", ()):
+        ppm = played["alignment"]["clock_ppm"]
+        lines.append(f"  stimulus {played['rate_hz']:g} Hz from {played['identity']}; plate clock "
+                     + ("not measured" if ppm is None else f"{ppm:+.1f} ppm") + " against it")
     lines.append("  frames " + ", ".join(f"{k} {v}" for k, v in record.frames.to_dict().items()))
     timing = record.timing.to_dict()
     if timing["speed_x_real_time"]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from hil import report, spec
-from hil.bench import plan, record, score, stream
+from hil.bench import plan, record, score, stimulus, stream
 from hil.bench.record import LatencyFigure, ReplayRecord, Timing
 from hil.bench.scenario import Scenario, load
 from hil.bench.settings import BenchError, Settings
@@ -22,14 +22,16 @@ from hil.progress import Progress
 def replay(scenario: Scenario, report_dir: str | Path,
            settings: Settings = Settings()) -> tuple[ReplayRecord, int]:
     """Run the scenario against the plate, write the report; (record, exit status 0 or 1)."""
-    url = settings.plate_url or scenario.url
+    url = (settings.plate_url or (stimulus.EMULATED if settings.stimulus else scenario.url))
     rates = scenario.rates_hz
     if settings.timing_log is not None and len(rates) > 1:
         raise BenchError(f"{scenario.source}: a timing log covers one stream, but the scenario "
                          f"has {len(rates)} sample rates")
     directory = Path(report_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    trials, counted, traces, outcomes = [], [], [], []
+    if settings.stimulus:
+        stimulus.check_settings(scenario, settings)
+    trials, counted, traces, outcomes, stimuli = [], [], [], [], []
     compute, movement, session = [], [], []
     for number, rate in enumerate(rates):
         segment = plan.simulate_segment(scenario, rate)
@@ -38,9 +40,15 @@ def replay(scenario: Scenario, report_dir: str | Path,
         router = stream.Router(runs, segment.samples)
         label = scenario.name + (f" {rate:g} Hz ({number + 1}/{len(rates)})" if suffix else "")
         meter = Progress(segment.samples, label, rate_hz=rate) if settings.progress else None
-        outcome = stream.stream_segment(segment, url, settings, plates=scenario.plates,
-                                        faults=scenario.faults, directory=directory,
-                                        suffix=suffix, router=router, progress=meter)
+        if settings.stimulus:
+            outcome, played = stimulus.stream_stimulus(
+                segment, settings, plates=scenario.plates, directory=directory, suffix=suffix,
+                router=router, progress=meter)
+            stimuli.append(played)
+        else:
+            outcome = stream.stream_segment(segment, url, settings, plates=scenario.plates,
+                                            faults=scenario.faults, directory=directory,
+                                            suffix=suffix, router=router, progress=meter)
         outcomes.append(outcome)
         score.attach_latencies(runs, outcome.timing, outcome.counter0, rate)
         score.assign_issues(runs, outcome.issues, rate)
@@ -54,13 +62,14 @@ def replay(scenario: Scenario, report_dir: str | Path,
             session += run.session_s
             traces.append(report.Trace(run.plan.label, np.arange(run.force.shape[0]) / rate,
                                        run.force, dict(run.trial.truth.events), trial.events))
-    latency = _latency(scenario, settings.fast, outcomes, compute, movement, session)
+    latency = _latency(scenario, settings, outcomes, compute, movement, session)
     counts = score.count(trials, counted, scenario.check.min_scored)
     pass_rates = tuple(spec.pass_rates([c for checks in counted for c in checks],
                                        scenario.check.min_pass_rate))
     observed = {issue.code for o in outcomes for issue in o.issues}
     reasons = score.verdict(counts, pass_rates, trials, latency, scenario.check.expect_issues,
                             observed, settings.fast)
+    reasons += stimulus.clock_reasons(stimuli, settings.clock_ppm_limit)
     timing = Timing(sum(o.received_s for o in outcomes), sum(o.stream_s for o in outcomes),
                     sum(o.wall_s for o in outcomes))
     result = ReplayRecord(
@@ -69,7 +78,8 @@ def replay(scenario: Scenario, report_dir: str | Path,
                   "description": scenario.description},
         plate={"url": url, "identity": outcomes[0].identity, "plates": scenario.plates,
                "noise": scenario.session.plate.noise,
-               "faults": [{"kind": f.kind, **f.params} for f in scenario.faults]},
+               "faults": [{"kind": f.kind, **f.params} for f in scenario.faults],
+               **({"stimulus": stimuli} if stimuli else {})},
         mode="fast" if settings.fast else "real-time",
         started_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - timing.wall_s)),
         trials=tuple(trials), counts=counts, pass_rates=pass_rates, latency=latency,
@@ -82,19 +92,22 @@ def replay(scenario: Scenario, report_dir: str | Path,
     return result, 1 if reasons else 0
 
 
-def _latency(scenario: Scenario, fast: bool, outcomes: list[stream.StreamOutcome],
+def _latency(scenario: Scenario, settings: Settings, outcomes: list[stream.StreamOutcome],
              compute: list[float], movement: list[float],
              session: list[float]) -> tuple[LatencyFigure, ...]:
     """The latency figures, each named for the moments it lies between (where each timestamp
-    is taken: hil/emulator/timing.py for the plate's, time.monotonic_ns() here); ``session``
-    only when a whole-session summary was timed (running)."""
-    clock = outcomes[0].clock  # "written" (serial) or "sampled" (SCPI)
+    is taken: hil/emulator/timing.py for the plate's, hil/bench/stimulus.py for a stimulus's,
+    time.monotonic_ns() here); ``session`` only when a whole-session summary was timed."""
+    clock = outcomes[0].clock  # "written" (serial), "sampled" (SCPI), "out of the stimulus"
     problem = next((o.clock_problem for o in outcomes if o.clock_problem), None)
-    returned = "result returned"
+    returned, fast = "result returned", settings.fast
     check = scenario.check
+    compute_ms = check.latency_p99_ms
+    if settings.stimulus:  # stimulus out → result spans one stage more than write → result
+        compute_ms += stimulus.ALLOWANCE_MS
     figures = (
         score.latency_figure("compute", f"last needed sample {clock}", returned,
-                             compute, limit_s=check.latency_p99_ms / 1000, fast=fast,
+                             compute, limit_s=compute_ms / 1000, fast=fast,
                              clock_problem=problem),
         score.latency_figure("movement", f"true movement end {clock}",
                              returned, movement, limit_s=check.movement_latency_ms / 1000,
