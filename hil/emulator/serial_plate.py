@@ -173,20 +173,19 @@ class SerialFrontEnd:
         if count <= 0:
             return None
         chunk = plate.make(count)
-        data = self._encode(chunk)
+        data, ends = self._encode(chunk)
         silent = "silent-loss" in plate.defects
         if not self.fast and len(self.outbox) + len(data) > (SILENT_LOSS_BACKLOG if silent else BACKLOG_LIMIT):
             plate.overflow += 0 if silent else chunk.tick_counters.size
             return None
         self.outbox += data
-        # each tick's last byte (frames); a text plate's lines are logged when the chunk is out
-        ends = chunk.tick_ends if data is chunk.data else np.full(chunk.tick_counters.size, len(data))
         self.pending.append((self.written + len(self.outbox) - len(data) + ends, chunk.tick_counters))
         return None
 
-    def _encode(self, chunk: Chunk) -> bytes:
-        """The bytes on the wire for a chunk of frames (a text plate prints lines instead)."""
-        return chunk.data
+    def _encode(self, chunk: Chunk) -> tuple[bytes, np.ndarray]:
+        """The bytes on the wire for a chunk of frames (a text plate prints lines instead), and
+        where each tick's bytes end in them (sorted: the timing log is written per tick)."""
+        return chunk.data, chunk.tick_ends
 
     def _write(self) -> None:
         if not self.outbox or time.monotonic_ns() < self.blocked_until:
