@@ -24,7 +24,7 @@ from sim.athlete import Athlete
 from sim.block_scenario import BlockScenario
 from sim.load import fitness_fatigue, series
 from sim.rule import BACK_OFF, DECISIONS, PROGRESS, Condition, decide, value
-from sim.testday import TESTS, Expression, expression, model_results
+from sim.testday import STEADY_FATIGUE_RATIO, TESTS, Expression, expression, model_results
 from sim.tissue import (ACHILLES, CALF, CAPACITY_PACE_M_S, DOSE_HALF, LIMBS, TISSUES, Exposure, Tissues,
                          column, running_bw)
 
@@ -155,6 +155,26 @@ def new_cohort(scenario: BlockScenario, ids: np.ndarray, days: int) -> Cohort:
                   tissues=tissues, run_speed=speed, step_m=step, days=days)
 
 
+def weaken(c: Cohort) -> None:
+    """The weaker limb as the scenario says it is at day 0: calf (and half as much its tendon)
+    weaker by the deficit, the tendon at least as damaged as given."""
+    rows = np.arange(c.n)
+    c.tissues.capacity[rows, c.weak_side, CALF] *= 1 - c.deficit_pct / 100
+    c.tissues.capacity[rows, c.weak_side, ACHILLES] *= 1 - TENDON_SHARE * c.deficit_pct / 100
+    c.tissues.damage[rows, c.weak_side, ACHILLES] = np.maximum(
+        c.tissues.damage[rows, c.weak_side, ACHILLES], c.achilles_damage)
+
+
+def unchanged(scenario: BlockScenario, ids: np.ndarray) -> tuple[list[Athlete], Expression]:
+    """Athletes as they start a block (deficits applied, no training, rested: readiness 1),
+    for test–retest and detection power: every session of them sees the same athlete."""
+    c = new_cohort(scenario, ids, 1)
+    weaken(c)
+    steady = np.ones(c.n)
+    expr = expression(c.tissues.effective(), c.healthy, steady, STEADY_FATIGUE_RATIO * steady, np.zeros(c.n))
+    return c.athletes, expr
+
+
 class Block:
     """The processes of one chunk's block; ``run`` returns one JSON-ready record per athlete."""
 
@@ -196,11 +216,8 @@ class Block:
     def start(self) -> Iterator[simpy.Event]:
         """Day 0: the lead-in is over; the weaker limb is as the scenario says it is now."""
         yield self.env.timeout(LEAD_IN_DAYS - 0.05)
-        c, rows = self.c, np.arange(self.c.n)
-        c.tissues.capacity[rows, c.weak_side, CALF] *= 1 - c.deficit_pct / 100
-        c.tissues.capacity[rows, c.weak_side, ACHILLES] *= 1 - TENDON_SHARE * c.deficit_pct / 100
-        c.tissues.damage[rows, c.weak_side, ACHILLES] = np.maximum(
-            c.tissues.damage[rows, c.weak_side, ACHILLES], c.achilles_damage)
+        c = self.c
+        weaken(c)
         c.tissues.morning_pain = c.tissues.morning()
         c.morning[:, LEAD_IN_DAYS] = c.tissues.morning_pain
 
@@ -365,15 +382,16 @@ class Block:
 
     def records(self) -> list[dict[str, Any]]:
         c, start = self.c, LEAD_IN_DAYS
-        daily = series(c.load)
+        daily = {name: values[:, start:] for name, values in series(c.load).items()}
+        daily["km"] = c.km[:, start:]
+        daily["pain_during"] = c.pain[:, start:]
+        daily["morning_pain"] = c.morning[:, start + 1:]
+        rounded = {name: _rounded(values) for name, values in daily.items()}
+        capacity = _rounded(c.capacity[:, start:])
         out = []
         for i in range(c.n):
-            days = {name: _rounded(values[i, start:]) for name, values in daily.items()}
-            days["km"] = _rounded(c.km[i, start:])
-            days["pain_during"] = _rounded(c.pain[i, start:])
-            days["morning_pain"] = _rounded(c.morning[i, start + 1:])
-            days["capacity_bw"] = {limb: {tissue: _rounded(c.capacity[i, start:, l, t])
-                                          for t, tissue in enumerate(TISSUES)}
+            days: dict[str, Any] = {name: values[i] for name, values in rounded.items()}
+            days["capacity_bw"] = {limb: {tissue: capacity[i][l][t] for t, tissue in enumerate(TISSUES)}
                                    for l, limb in enumerate(LIMBS)}
             athlete = c.athletes[i]
             out.append({"id": int(c.ids[i]), "body_mass_kg": round(athlete.mass_kg, 2),
@@ -400,14 +418,25 @@ def _finite(x: float) -> float | None:
     return round(x, 4) if np.isfinite(x) else None
 
 
-def _rounded(values: np.ndarray) -> list[float | None]:
-    """To DIGITS significant digits (not decimals), None where not finite."""
+def _rounded(values: np.ndarray) -> list:
+    """Nested lists, per athlete, to DIGITS significant digits (not decimals), None where not
+    finite. Capacity (athletes, days, limbs, tissues) comes out as [athlete][limb][tissue][day]."""
     values = np.asarray(values, dtype=float)
-    finite = np.isfinite(values) & (values != 0)
+    if values.ndim == 4:
+        values = values.transpose(0, 2, 3, 1)
+    finite = np.isfinite(values)
+    nonzero = finite & (values != 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(finite, 10.0 ** (DIGITS - 1 - np.floor(np.log10(np.abs(values)))), 1.0)
+        scale = np.where(nonzero, 10.0 ** (DIGITS - 1 - np.floor(np.log10(np.abs(np.where(nonzero, values, 1.0))))), 1.0)
         out = np.round(values * scale) / scale
-    return [v if np.isfinite(v) else None for v in out.tolist()]
+    rows = out.tolist()
+    if not finite.all():  # NaN (an undefined ratio) is null in JSON
+        for index in zip(*np.nonzero(~finite)):
+            row = rows
+            for k in index[:-1]:
+                row = row[k]
+            row[index[-1]] = None
+    return rows
 
 
 def run(scenario: BlockScenario, tester: Tester | None = None, athletes: int | None = None,

@@ -55,7 +55,7 @@ from sim.plate import PRESETS, RATE_RANGE_HZ
 from sim.programme import PainMonitoring, Programme, load_pain_monitoring, load_programme
 from sim.rule import Rule, load_rule
 from sim.scenario import ScenarioError
-from sim.scenario import _Reader as Reader
+from sim.scenario import Reader
 from sim.testday import TESTS, catalogue
 
 MAX_ATHLETES = 1_000_000

@@ -41,7 +41,7 @@ import numpy as np
 
 from sim.rule import Condition, parse_conditions
 from sim.scenario import ScenarioError
-from sim.scenario import _Reader as Reader
+from sim.scenario import Reader
 from sim.tissue import TISSUES, Exposure
 
 MAX_SETS_REPS = 1000

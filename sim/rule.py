@@ -35,7 +35,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from sim.scenario import ScenarioError
-from sim.scenario import _Reader as Reader
+from sim.scenario import Reader
 
 DECISIONS = ("back_off", "hold", "progress")
 BACK_OFF, HOLD, PROGRESS = range(3)

@@ -44,7 +44,7 @@ JUMP_MIX = {CALF: 0.2, KNEE: 0.5, HIP: 0.3}
 SPRING_MIX = {CALF: 0.6, ACHILLES: 0.4}
 TRIAL_CV = {"jump": 0.03, "spring": 0.04, "calf": 0.04}  # trial-to-trial, per limb
 DAY_CV = 0.02  # day-to-day readiness, whole athlete
-FATIGUE_EFFECT = 0.3  # performance lost per unit of fatigue ratio above its steady level
+FATIGUE_EFFECT = 0.6  # performance lost per unit of fatigue ratio above its steady level
 STEADY_FATIGUE_RATIO = 0.35  # k2·fatigue / (k1·fitness) of a runner at steady load
 HEEL_RAISE_REPS = 28.0  # single-leg heel raises of a healthy limb (clinic norm ≥ 25)
 
