@@ -46,15 +46,13 @@ programmes, the test days, the clinician's rule, the plate. Paths are relative t
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sim.plate import PRESETS, RATE_RANGE_HZ
 from sim.programme import PainMonitoring, Programme, load_pain_monitoring, load_programme
-from sim.rule import Rule, load_rule
-from sim.scenario import ScenarioError
+from sim.rule import Rule, load_rule, read_toml
 from sim.scenario import Reader
 from sim.testday import TESTS, catalogue
 
@@ -134,13 +132,7 @@ class BlockScenario:
 def load(path: str | Path) -> BlockScenario:
     """Read and validate a block scenario (ScenarioError: one line naming file, key, problem)."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError(f"{path}: cannot read scenario: {getattr(error, 'strerror', None) or error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError(f"{path}: not valid TOML: {error}") from None
-    reader = Reader(str(path))
+    data, reader = read_toml(path, "scenario")
     reader.table(data, "", ("name", "description", "weeks", "seed", "athletes", "plan", "programmes",
                             "tests", "clinician", "plate", "reliability"))
     base = path.resolve().parent

@@ -32,15 +32,13 @@ The pain-monitoring model (Silbernagel 2007) is its own small file::
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sim.rule import Condition, parse_conditions
-from sim.scenario import ScenarioError
+from sim.rule import Condition, parse_conditions, read_toml
 from sim.scenario import Reader
 from sim.tissue import TISSUES, Exposure
 
@@ -102,18 +100,9 @@ class PainMonitoring:
     reduce_to: float = 0.7
 
 
-def _read(path: Path) -> tuple[dict[str, Any], Reader]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8")), Reader(str(path))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError(f"{path}: cannot read: {getattr(error, 'strerror', None) or error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError(f"{path}: not valid TOML: {error}") from None
-
-
 def load_programme(path: str | Path, catalogue) -> Programme:
     """A programme file, validated (unknown tissue, bad gate metric: ScenarioError)."""
-    data, reader = _read(Path(path))
+    data, reader = read_toml(Path(path), "programme")
     reader.table(data, "", ("name", "description", "days", "sessions_per_day", "advance", "weeks", "stages"))
     days = data.get("days", [0, 2, 4])
     if not isinstance(days, list) or not days:
@@ -166,7 +155,7 @@ def _exercise(reader: Reader, data: Any, key: str) -> Exercise:
 
 
 def load_pain_monitoring(path: str | Path) -> PainMonitoring:
-    data, reader = _read(Path(path))
+    data, reader = read_toml(Path(path), "programme")
     reader.table(data, "", ("description", "during_max", "morning_rise_max", "reduce_to"))
     return PainMonitoring(during_max=reader.number(data.get("during_max", 5.0), "during_max", 0.0, 10.0),
                           morning_rise_max=reader.number(data.get("morning_rise_max", 0.0), "morning_rise_max", 0.0, 10.0),

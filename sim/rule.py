@@ -147,16 +147,20 @@ def parse_conditions(reader: Reader, items: Any, key: str, catalogue: Mapping[st
     return tuple(out)
 
 
+def read_toml(path: Path, what: str) -> tuple[dict[str, Any], Reader]:
+    """A TOML file's tables and a Reader naming it (ScenarioError: one line, file and problem)."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8")), Reader(str(path))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError(f"{path}: cannot read {what}: {getattr(error, 'strerror', None) or error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+
+
 def load_rule(path: str | Path | None, catalogue) -> Rule:
     """The clinician's rule from a TOML file (None: the documented default)."""
     path = DEFAULT_RULE if path is None else Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError(f"{path}: cannot read rule: {getattr(error, 'strerror', None) or error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError(f"{path}: not valid TOML: {error}") from None
-    reader = Reader(str(path))
+    data, reader = read_toml(path, "rule")
     reader.table(data, "", ("description", "back_off", "progress"))
     back = reader.table(data.get("back_off", {}), "back_off", ("any",))
     ahead = reader.table(data.get("progress", {}), "progress", ("all",))
