@@ -254,3 +254,32 @@ def test_cli_bad_column_choice_exits_2_with_one_line():
     assert done.returncode == 2 and done.stdout == b""
     lines = done.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and "no column 'FZ7'" in lines[0]
+
+
+def test_spreadsheet_padding_and_decimal_commas():
+    padded = parse(b"time,fz,,\r\n0,700,,\r\n0.001,701,,\r\n")
+    assert padded.force.tolist() == [700.0, 701.0] and padded.rate_hz == pytest.approx(1000.0)
+    assert parse(b"1,2,3,4,5,6,\n1,2,3,4,5,6,\n", 1000.0).force.tolist() == [3.0, 3.0]
+    with pytest.raises(AnalysisInputError, match="'700,5' in column fz is not a number \\(a decimal comma"):
+        parse(b"time;fz\n0;700,5\n0,001;701\n")
+
+
+def test_visual3d_missing_frames_are_refused():
+    text = (FORMATS_DIR / "visual3d_F02_CTRL2_head.txt").read_bytes().split(b"\n")
+    del text[20]
+    with pytest.raises(AnalysisInputError, match="frame 17 does not follow 15: samples are missing"):
+        parse(b"\n".join(text), 2000.0)
+
+
+def test_cli_reads_gzip_and_c3d_from_standard_input():
+    packed = (FORMATS_DIR / "reporter_cmj_800hz.csv.gz").read_bytes()
+    done = subprocess.run([sys.executable, "-m", "hil.cli", "analyse", "-", "--test", "cmj", "--json"],
+                          input=packed, capture_output=True, timeout=TIMEOUT_S)
+    assert done.returncode in (0, 3), done.stderr
+    assert json.loads(done.stdout)["sample_rate_hz"] == pytest.approx(800.0, rel=1e-6)
+    pytest.importorskip("ezc3d")
+    done = subprocess.run([sys.executable, "-m", "hil.cli", "analyse", "-", "--test", "cmj", "--json"],
+                          input=(FORMATS_DIR / "c3d_2plates_head.c3d").read_bytes(), capture_output=True,
+                          timeout=TIMEOUT_S)
+    assert done.returncode in (0, 3), done.stderr
+    assert json.loads(done.stdout)["sample_rate_hz"] == 1000.0

@@ -40,6 +40,12 @@ def read(text: bytes, name: str) -> Table:
         values = numbers.table(text, 1, "\n", first_line, ("force",), name)
         return Table("one force value per line", ("force",), values, total="force")
     fields = first.split(delimiter) if delimiter else [first]
+    if delimiter and len(fields) > 1 and not fields[-1].strip():
+        # a spreadsheet pads every row with delimiters to its widest row: drop the empty tail
+        text = b"\n".join(line.rstrip(b"\r").rstrip(delimiter.encode() + b" ") for line in text.split(b"\n"))
+        first_end = text.find(b"\n")
+        while len(fields) > 1 and not fields[-1].strip():
+            fields.pop()
     if all(numbers.is_number(field) for field in fields):
         return _headerless(text, delimiter, len(fields), first_line, name)
     header = tuple(field.strip().strip('"').strip() for field in fields)

@@ -48,6 +48,8 @@ def _raise_first_bad_line(body: bytes, width: int, delimiter: str, first_line: i
                 f"{name}: line {number} has {len(fields)} fields, the header has {width}")
         for field, column in zip(fields, names):
             if not is_number(field):
-                raise AnalysisInputError(
-                    f"{name}: line {number}: {field.strip()[:40]!r} in column {column} is not a number")
+                comma = " (a decimal comma? export with decimal points)" if is_number(
+                    field.replace(",", ".")) else ""
+                raise AnalysisInputError(f"{name}: line {number}: {field.strip()[:40]!r} in column "
+                                         f"{column} is not a number{comma}")
     raise AnalysisInputError(f"{name}: could not parse the numbers")

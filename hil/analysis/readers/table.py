@@ -79,10 +79,10 @@ def choose(table: Table, selection: Selection, rate_hz: float | None, name: str)
         raise AnalysisInputError(f"{name}: no samples")
     sign = table.load_sign * (-1.0 if selection.flip else 1.0)
     columns, labels = _force_columns(table, selection, name)
-    force = np.column_stack([_evaluate(table, expr, name, _force_scale) for expr in columns]) * sign
+    force = np.column_stack([_evaluate(table, expr, name, FORCE_UNITS, "force") for expr in columns]) * sign
     force = force[:, 0] if force.shape[1] == 1 else force
     time_name = selection.time or table.time
-    time = _evaluate(table, time_name, name, _time_scale) if time_name else None
+    time = _evaluate(table, time_name, name, TIME_UNITS, "time") if time_name else None
     rate, rate_from = sample_rate(time, table.rate_hz, rate_hz, name)
     check_force(force, rate, name)
     sign_note = "" if sign > 0 else ", sign flipped (load negative in the file)"
@@ -102,7 +102,7 @@ def _force_columns(table: Table, selection: Selection, name: str) -> tuple[list[
     if selection.force is not None:
         return [selection.force], selection.force
     if len(table.plates) == 2:
-        first, second = table.sides or (selection.first_plate, _other(selection.first_plate))
+        first = table.sides[0] if table.sides else selection.first_plate
         left, right = (table.plates if first == "left" else table.plates[::-1])
         origin = "as named in the file" if table.sides else f"plate 1 = {first} (--first-plate)"
         return [left, right], f"left = {left}, right = {right} ({origin})"
@@ -119,15 +119,11 @@ def _force_columns(table: Table, selection: Selection, name: str) -> tuple[list[
                              f"say which with --force COLUMN (columns: {_listing(table)})")
 
 
-def _other(side: str) -> str:
-    return SIDES[1 - SIDES.index(side)]
-
-
-def _evaluate(table: Table, expression: str, name: str, scale) -> np.ndarray:
+def _evaluate(table: Table, expression: str, name: str, units: dict[str, float], kind: str) -> np.ndarray:
     """A column, or a sum/difference of columns: 'FZ1+FZ2', '-Fz', '3+9' (numbers count from 1)."""
     whole = _find(table, expression)
     if whole is not None:
-        return table.values[:, whole] * scale(table, whole, name)
+        return table.values[:, whole] * _scale(table, whole, name, units, kind)
     terms = re.findall(r"([+-]?)\s*([^+-]+)", expression.strip())
     if not terms or "".join(s + t for s, t in terms).replace(" ", "") != expression.replace(" ", ""):
         raise AnalysisInputError(f"{name}: cannot read the column choice {expression!r}")
@@ -136,7 +132,8 @@ def _evaluate(table: Table, expression: str, name: str, scale) -> np.ndarray:
         index = _find(table, term.strip())
         if index is None:
             raise AnalysisInputError(f"{name}: no column {term.strip()!r} (columns: {_listing(table)})")
-        total = total + (-1.0 if sign == "-" else 1.0) * table.values[:, index] * scale(table, index, name)
+        factor = (-1.0 if sign == "-" else 1.0) * _scale(table, index, name, units, kind)
+        total = total + factor * table.values[:, index]
     return total
 
 
@@ -158,24 +155,15 @@ def _unit(table: Table, index: int) -> str:
     return (table.units[index] if table.units else "").strip().lower().replace("·", ".")
 
 
-def _force_scale(table: Table, index: int, name: str) -> float:
+def _scale(table: Table, index: int, name: str, units: dict[str, float], kind: str) -> float:
+    """The factor to N or s for a column's stated unit; an unknown unit is an error."""
     unit = _unit(table, index)
     if not unit:
         return 1.0
-    if unit not in FORCE_UNITS:
+    if unit not in units:
         raise AnalysisInputError(f"{name}: column {table.names[index]!r} is in {table.units[index]!r}, "
-                                 f"not a force unit ({', '.join(FORCE_UNITS)})")
-    return FORCE_UNITS[unit]
-
-
-def _time_scale(table: Table, index: int, name: str) -> float:
-    unit = _unit(table, index)
-    if not unit:
-        return 1.0
-    if unit not in TIME_UNITS:
-        raise AnalysisInputError(f"{name}: time column {table.names[index]!r} is in "
-                                 f"{table.units[index]!r}, not a time unit ({', '.join(TIME_UNITS)})")
-    return TIME_UNITS[unit]
+                                 f"not a {kind} unit ({', '.join(units)})")
+    return units[unit]
 
 
 def _listing(table: Table) -> str:

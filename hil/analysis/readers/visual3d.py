@@ -8,6 +8,8 @@ Z component (Visual3D's vertical) is a plate's vertical force.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from hil.analysis.readers import numbers
 from hil.analysis.readers.delimited import ROLES
 from hil.analysis.readers.table import Table, key
@@ -34,6 +36,11 @@ def read(text: bytes, name: str) -> Table:
     if len(set(names)) != len(names):
         raise AnalysisInputError(f"{name}: Visual3D export repeats a signal; choose with --force NUMBER")
     values = numbers.table(lines[ROWS].rstrip(), width, "\t", ROWS + 1, tuple(names), name)
+    skips = np.flatnonzero(np.diff(values[:, 0]) != 1)
+    if skips.size:  # ITEM is the frame number: a missing row would shift every later time
+        row = int(skips[0]) + 1
+        raise AnalysisInputError(f"{name}: line {ROWS + 1 + row}: frame {values[row, 0]:g} does not "
+                                 f"follow {values[row - 1, 0]:g}: samples are missing")
     total = next((n for n in names if key(n) in ROLES["total"]), None)
     plates = tuple(n for n, t, c in zip(names, types, components)
                    if t.strip().upper() == "FORCE" and c.strip().upper() == "Z")
