@@ -276,7 +276,8 @@ def _add_block(sub: argparse._SubParsersAction) -> None:
                         help="stream test days through this plate (emulated, emulated+scpi, a serial "
                              "port, a VISA resource); default: the simulated sensor")
     parser.add_argument("--fast", action="store_true",
-                        help="emulated plates stream as fast as the host reads (with --plate)")
+                        help="emulated plates stream as fast as the host reads (the simulated sensor "
+                             "always runs as fast as it can)")
     parser.add_argument("--no-traces", action="store_true",
                         help="test days give the model's values: no traces, no plate (fast cohorts)")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="S",
@@ -301,14 +302,13 @@ def _run_block(args: argparse.Namespace) -> int:
 
     if args.no_traces and args.plate:
         raise UsageError("--no-traces and --plate exclude each other (no traces, nothing to stream)")
-    if args.fast and not args.plate:
-        raise UsageError("--fast applies to emulated plates: give --plate emulated")
     if not 0 < args.timeout <= 3600:
         raise UsageError(f"--timeout must be between 0 and 3600 s, got {args.timeout:g}")
     settings = BlockSettings(athletes=whole("--athletes", args.athletes, 1), seed=whole("--seed", args.seed, 0),
                              plate_url=args.plate, fast=args.fast, traces=not args.no_traces,
                              timeout_s=args.timeout)
     return run(args.scenario, args.out, settings)
+
 
 def _add_platecheck(sub: argparse._SubParsersAction) -> None:
     """``forcebench plate-check`` (owned by hil/platecheck.py)."""

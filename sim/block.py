@@ -178,8 +178,9 @@ def unchanged(scenario: BlockScenario, ids: np.ndarray) -> tuple[list[Athlete], 
 class Block:
     """The processes of one chunk's block; ``run`` returns one JSON-ready record per athlete."""
 
-    def __init__(self, scenario: BlockScenario, ids: np.ndarray, tester: Tester) -> None:
-        self.scenario, self.tester = scenario, tester
+    def __init__(self, scenario: BlockScenario, ids: np.ndarray, tester: Tester,
+                 tick: Callable[[float], None] | None = None) -> None:
+        self.scenario, self.tester, self.tick = scenario, tester, tick
         self.days = LEAD_IN_DAYS + 7 * scenario.weeks + 1
         self.c = new_cohort(scenario, ids, self.days)
         n = self.c.n
@@ -239,6 +240,8 @@ class Block:
             c.pain[:, day] = c.tissues.pain_during
             c.morning[:, day + 1] = c.tissues.morning_pain
             c.capacity[:, day] = c.tissues.capacity
+            if self.tick is not None:
+                self.tick((day + 1) / self.days)
             yield self.env.timeout(1)
 
     # ---- what they do ----------------------------------------------------------------
@@ -440,13 +443,13 @@ def _rounded(values: np.ndarray) -> list:
 
 
 def run(scenario: BlockScenario, tester: Tester | None = None, athletes: int | None = None,
-        chunk: int = 250, done: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
-    """Every athlete's block record, in athlete order, chunk by chunk (memory stays flat)."""
+        chunk: int = 250, done: Callable[[float], None] | None = None) -> Iterator[dict[str, Any]]:
+    """Every athlete's block record, in athlete order, chunk by chunk (memory stays flat);
+    ``done`` hears how many athletes' blocks are done, in fractions, day by day."""
     total = scenario.athletes.count if athletes is None else athletes
     tester = model_tester(scenario) if tester is None else tester
     for first in range(0, total, chunk):
         ids = np.arange(first, min(first + chunk, total))
-        yield from Block(scenario, ids, tester).run()
-        if done is not None:
-            done(int(ids[-1]) + 1)
+        tick = None if done is None else (lambda share, first=first, n=len(ids): done(first + share * n))
+        yield from Block(scenario, ids, tester, tick).run()
 
