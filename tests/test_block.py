@@ -151,3 +151,11 @@ def test_no_traces_block_writes_json_and_refuses_plate_options(tmp_path, capsys)
     assert all(w["decision"]["measured"] is None for w in first["weeks"])
     assert main(["block", str(BLOCKS / "cohort.toml"), "--no-traces", "--plate", "emulated"]) == 2
     assert main(["block", str(BLOCKS / "cohort.toml"), "--athletes", "0"]) == 2
+
+
+def test_an_unknown_plate_url_gives_one_line_and_exit_2_without_a_half_written_file(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["block", str(tiny(tmp_path)), "--plate", "nowhere://plate", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "unknown plate URL" in err and "\n" not in err
+    assert not any(out.iterdir())

@@ -115,24 +115,28 @@ def write_block(directory: Path, scenario: BlockScenario, settings: BlockSetting
     agreement, timeline, first = Agreement(), [], None
     spike = {"max_acwr_ewma": [], "injuries": 0, "injured_days": 0}
     progress = Progress(athletes, f"block {scenario.name}") if settings.progress else None
-    with open(partial, "w", encoding="utf-8") as stream:
-        stream.write('{"scenario": ' + json.dumps(scenario_dict(scenario, settings, athletes)) + ',\n"athletes": [\n')
-        done = (lambda n: progress.update(n)) if progress else None
-        for number, record in enumerate(block.run(scenario, tester, athletes, done=done)):
-            stream.write((",\n" if number else "") + json.dumps(record, allow_nan=False))
-            agreement.add(record["weeks"])
-            if len(timeline) < TIMELINE_ATHLETES:
-                timeline.append(record["weeks"])
-            if first is None:
-                first = record
-            ewma = [v for v in record["daily"]["acwr_ewma"] if v is not None]
-            spike["max_acwr_ewma"].append(max(ewma) if ewma else None)
-            spike["injuries"] += record["injuries"]
-            spike["injured_days"] += record["injured_days"]
-        if progress:
-            progress.close(athletes)
-        summary = summarise(scenario, settings, athletes, agreement, spike, first, tester)
-        stream.write("\n],\n\"summary\": " + json.dumps(summary, allow_nan=False) + "}\n")
+    try:
+        with open(partial, "w", encoding="utf-8") as stream:
+            stream.write('{"scenario": ' + json.dumps(scenario_dict(scenario, settings, athletes)) + ',\n"athletes": [\n')
+            done = (lambda n: progress.update(n)) if progress else None
+            for number, record in enumerate(block.run(scenario, tester, athletes, done=done)):
+                stream.write((",\n" if number else "") + json.dumps(record, allow_nan=False))
+                agreement.add(record["weeks"])
+                if len(timeline) < TIMELINE_ATHLETES:
+                    timeline.append(record["weeks"])
+                if first is None:
+                    first = record
+                ewma = [v for v in record["daily"]["acwr_ewma"] if v is not None]
+                spike["max_acwr_ewma"].append(max(ewma) if ewma else None)
+                spike["injuries"] += record["injuries"]
+                spike["injured_days"] += record["injured_days"]
+            if progress:
+                progress.close(athletes)
+            summary = summarise(scenario, settings, athletes, agreement, spike, first, tester)
+            stream.write("\n],\n\"summary\": " + json.dumps(summary, allow_nan=False) + "}\n")
+    except BaseException:  # interrupted or failed: no half-written file left behind
+        partial.unlink(missing_ok=True)
+        raise
     os.replace(partial, final)
     summary["plots"] = write_plots(directory, scenario, first, timeline, summary)
     return summary
