@@ -37,8 +37,9 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--mass", metavar="KG", help="body mass (default: drawn, 45–120 kg)")
     parser.add_argument("--rate", metavar="HZ", default="1000", help="sample rate, 250–4000 (default 1000)")
     parser.add_argument("--seed", metavar="N", default="0", help="random seed, a whole number ≥ 0 (default 0); each seed is another athlete")
-    parser.add_argument("--noise", metavar="none|typical|high", default="typical",
-                        help="plate noise preset (default typical: 1.5 N RMS, 50 Hz hum, 0.1 N steps)")
+    parser.add_argument("--noise", metavar="none|typical|high|field", default="typical",
+                        help="plate noise preset (default typical: 1.5 N RMS, 50 Hz hum, 0.1 N steps; "
+                             "field: as messy as other labs' recordings, sim.field)")
     parser.add_argument("--plates", metavar="1|2", default="1", help="one plate or left/right (default 1)")
     parser.add_argument("--out", metavar="DIR", default=".", help="output directory (default .)")
     movement = parser.add_argument_group("movement options (each applies to some tests)")
@@ -314,6 +315,47 @@ def _run_block(args: argparse.Namespace) -> int:
     return run(args.scenario, args.out, settings)
 
 
+def _add_realism(sub: argparse._SubParsersAction) -> None:
+    """``forcebench realism`` (hil/realism.py)."""
+    from hil.analysis import TESTS
+
+    parser = sub.add_parser(
+        "realism", help="measure real recordings against the simulator's presets",
+        description="Measure quiet-stance noise and spectrum, flight noise, ringing after take-off, "
+                    "quantisation step and rise and fall times on real recordings and on simulated "
+                    "ones, and say which presets each real value falls within. Without PATH: the "
+                    "real jump recordings in fixtures/ (the table in docs/simulator.md).")
+    parser.add_argument("paths", metavar="PATH", nargs="*", help="recordings (any format forcebench analyse reads)")
+    parser.add_argument("--test", choices=[t for t in TESTS if t in ("cmj", "sj", "dj")], default="cmj",
+                        help="the jump in PATH (default cmj)")
+    parser.add_argument("--rate", type=float, metavar="HZ", help="sample rate where a file states none")
+    parser.add_argument("--seeds", type=int, default=12, metavar="N",
+                        help="simulated CMJs per preset (default 12)")
+    parser.set_defaults(run=_run_realism)
+
+
+def _run_realism(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hil import realism
+    from hil.analysis.readers import load
+    from hil.progress import Progress
+
+    if not 1 <= args.seeds <= 1000:
+        raise UsageError(f"--seeds must be 1–1000, got {args.seeds}")
+    root = Path(__file__).resolve().parents[1]
+    wanted = ([(path, Path(path), args.rate, args.test) for path in args.paths] if args.paths
+              else realism.default_recordings(root))
+    recordings = [(name, load(str(path), rate), test) for name, path, rate, test in wanted]
+    measured = [realism.Measured(name, realism.features(rec.force, rec.rate_hz, test))
+                for name, rec, test in recordings]
+    progress = Progress(len(realism.PRESETS) * args.seeds, "simulating")
+    ranges = realism.preset_ranges(args.seeds, progress.update)
+    progress.update(len(realism.PRESETS) * args.seeds, final=True)
+    print(realism.report(measured, ranges))
+    return EXIT_OK
+
+
 def _add_platecheck(sub: argparse._SubParsersAction) -> None:
     """``forcebench plate-check`` (owned by hil/platecheck.py)."""
     from hil.platecheck import CHECKS
@@ -458,8 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="forcebench",
         description="Simulation and hardware-in-the-loop test bench for force plates.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_simulate, _add_analyse, _add_emulate, _add_replay, _add_platecheck,
-                _add_calibrate, _add_check, _add_block):
+    for add in (_add_simulate, _add_analyse, _add_realism, _add_emulate, _add_replay,
+                _add_platecheck, _add_calibrate, _add_check, _add_block):
         add(sub)
     # one line on bad arguments, never argparse's usage block (exit status 2 either way)
     parser.error = _one_line_error("")  # type: ignore[method-assign]
