@@ -217,6 +217,9 @@ class EmulatedPlate:
                 newtons = newtons + fault["rate"] * t[:, None]
             elif fault.kind == "dead_cell" and int(fault["plate"]) == plate:
                 newtons[t >= fault["at"], int(fault["cell"])] = 0.0
+            elif fault.kind == "stick" and int(fault["plate"]) == plate:
+                held = cells[int(fault["at"] * self.source.rate_hz) % n, int(fault["cell"])]
+                newtons[t >= fault["at"], int(fault["cell"])] = held
         counts = np.rint(newtons / self.true_scale[plate]) + self.zero_counts[plate]
         for fault in self.faults:  # an amplifier past its rail drives the ADC to full scale
             if fault.kind == "saturate" and fault["plate"] in (-1, plate):

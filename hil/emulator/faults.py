@@ -12,6 +12,7 @@ counter, so a run is repeatable.
     disconnect:at=T,for=D      the port goes away for D s at T (frames meanwhile are lost),
                                then returns (the serial emulator prints its new path)
     dead_cell:plate=P,cell=C   that cell reads zero load from at=T (default 0) on
+    stick:plate=P,cell=C       that cell holds the load it read at at=T (default 0) from then on
     saturate:LIMIT             cells past LIMIT newtons read ADC full scale (plate=P, cell=C)
     drift:RATE                 cells drift by RATE N/s (plate=P to restrict)
     skew:ppm=PPM               the right plate's clock runs PPM parts per million fast
@@ -34,6 +35,7 @@ KINDS: dict[str, tuple[str, dict[str, float | None]]] = {
     "stall": ("at", {"at": None, "for": 0.3}),
     "disconnect": ("at", {"at": None, "for": 0.5}),
     "dead_cell": ("cell", {"plate": 0, "cell": None, "at": 0.0}),
+    "stick": ("cell", {"plate": 0, "cell": None, "at": 0.0}),
     "saturate": ("limit", {"limit": None, "plate": -1, "cell": -1}),
     "drift": ("rate", {"rate": None, "plate": -1}),
     "skew": ("ppm", {"ppm": None}),
