@@ -24,6 +24,11 @@ SATURATION_HOLD_S = 0.050  # ... or a plateau held this long (a slow rise into f
 SATURATION_HOLD_MIN = 5  # ... and at least this many samples, after rising by >5 % in 0.1 s
 SATURATION_SLOW_RISE, SATURATION_RISE_S = 0.05, 0.1  # (quantised creeping holds values, rises less)
 SATURATION_MIN_DROP_N = 5.0  # ... and by at least this (flight noise repeats values near zero)
+MAX_FORCE_N = 1e6  # no plate reads a meganewton: a larger finite value is not a force
+RATE_RANGE_HZ = (1.0, 1e6)  # plates sample at 100–10 000 Hz; outside this it is not a rate
+# what the athlete or the set-up may tell the analysis (a child on a plate to a heavyweight;
+# a drop-jump box)
+OPTION_RANGES = {"body_mass_kg": (10.0, 400.0), "drop_height_m": (0.02, 1.5)}
 BAD_CODES = ("gap", "nonfinite_samples", "saturation")  # input issues that mark samples bad
 TESTS = ("cmj", "sj", "dj", "hops", "iso", "run")  # METRICS.md; one module each in hil.analysis
 
@@ -45,8 +50,9 @@ def check_rate(rate_hz: float) -> float:
         rate = float(rate_hz)
     except (TypeError, ValueError):
         raise AnalysisInputError(f"sample rate {rate_hz!r} is not a number") from None
-    if not np.isfinite(rate) or rate <= 0:
-        raise AnalysisInputError(f"sample rate must be a positive number of Hz, got {rate_hz!r}")
+    low, high = RATE_RANGE_HZ
+    if not low <= rate <= high:
+        raise AnalysisInputError(f"sample rate must be {low:g}–{high:g} Hz, got {rate_hz!r}")
     return rate
 
 
@@ -63,11 +69,11 @@ class Options:
     drop_height_m: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("body_mass_kg", "drop_height_m"):
+        for name, (low, high) in OPTION_RANGES.items():
             value = getattr(self, name)
             if value is not None and not (isinstance(value, (int, float, np.number))
-                                          and 0 < float(value) < float("inf")):
-                raise AnalysisInputError(f"{name} must be a positive number, got {value!r}")
+                                          and low <= float(value) <= high):
+                raise AnalysisInputError(f"{name} must be {low:g}–{high:g}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,11 @@ def prepare(force: np.ndarray, rate_hz: float) -> Signal:
         raise AnalysisInputError(f"force must be shaped (n,) or (n, 2), got {np.shape(force)}")
     if data.shape[0] < 2:
         raise AnalysisInputError("force has fewer than two samples")
+    finite = np.isfinite(data)
+    if finite.any() and np.abs(data[finite]).max() > MAX_FORCE_N:
+        where = int(np.argmax(np.where(finite, np.abs(data), 0).max(axis=1)))
+        raise AnalysisInputError(f"force {data[where].max():.3g} N at sample {where} is outside "
+                                 f"any plate's range (±{MAX_FORCE_N:g} N)")
     total = data.sum(axis=1) if data.shape[1] == 2 else data[:, 0].copy()
     issues: list[Issue] = []
     bad = np.zeros(data.shape[0], dtype=bool)

@@ -41,6 +41,10 @@ KINDS: dict[str, tuple[str, dict[str, float | None]]] = {
     "skew": ("ppm", {"ppm": None}),
 }
 PROBABILITIES = ("drop", "corrupt", "slip")
+# (low, high) of every parameter: anything outside is a typo, not a fault to emulate
+LIMITS: dict[str, tuple[float, float]] = {
+    "at": (0.0, 86_400.0), "for": (0.0, 600.0), "plate": (-1, 1), "cell": (0, 3),
+    "limit": (0.0, 1e6), "ppm": (-1e5, 1e5), "drift.rate": (-1e4, 1e4), "rate": (0.0, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,10 @@ def fault_from_dict(items: Mapping[str, Any]) -> Fault:
         raise FaultError(f"fault {kind}: rate must be a probability in [0, 1]")
     if min(params.get("at", 0), params.get("for", 0)) < 0:
         raise FaultError(f"fault {kind}: times must not be negative")
+    for name, value in params.items():
+        low, high = LIMITS.get(f"{kind}.{name}", LIMITS.get(name, (-float("inf"), float("inf"))))
+        if not low <= value <= high:
+            raise FaultError(f"fault {kind}: {name} must be {low:g}–{high:g}, got {value:g}")
     return Fault(kind, params)
 
 
