@@ -10,8 +10,7 @@ report: a real emulator process, a real pseudo-terminal, the streaming analysis.
 from pathlib import Path
 
 from hil import spec
-from hil.bench import Settings, replay
-from sim.scenario import loads
+from hil.bench import Settings, loads, replay
 
 LATENCY = """
 name = "latency"
@@ -42,7 +41,7 @@ mass_range_kg = [50, 110]
 
 def _run(text: str, directory: Path, fast: bool) -> dict:
     record, _ = replay(loads(text), directory, Settings(fast=fast, progress=False))
-    return record
+    return record.to_dict()
 
 
 def test_end_to_end_latency_real_time_dual_plate_over_pty(benchmark, tmp_path):

@@ -11,7 +11,7 @@ import pytest
 
 from hil import protocol as P
 from hil.acquire import Acquisition
-from hil.drivers import open_plate
+from hil.plates import open_plate
 from hil.emulator import builtin_source, write_source
 
 RATE = 1000.0
