@@ -243,3 +243,25 @@ def test_a_plate_that_stops_mid_run_is_reported_not_waited_for(tmp_path, capsys)
     assert any("stopped streaming" in i["message"] for i in record["acquisition_issues"])
     assert [t["status"] for t in record["trials"]] == ["fail", "fail"]
     assert 2.9 < record["timing"]["data_s"] <= 3.0  # every frame before the stall, none after
+
+
+@pytest.mark.parametrize("fault, code", [
+    ('kind = "dead_cell"\nplate = 1\ncell = 2\nat = 7.0', "dead_cell"),
+    ('kind = "stick"\nplate = 0\ncell = 0\nat = 7.0', "dead_cell"),
+    ('kind = "skew"\nppm = 3000', "clock_drift"),
+])
+def test_a_fault_that_starts_mid_run_flags_every_trial_after_it(fault, code, tmp_path, capsys):
+    """No truth needed: the acquisition sees the cell die or stick (or the clocks part) and
+    every trial from then on is flagged, not scored with wrong numbers."""
+    text = ONE_CMJ.format(latency=5, count=4).replace("[check]", f'[check]\nexpect_issues = ["{code}"]')
+    status, out, _ = _replay(capsys, _scenario(tmp_path, text + f"[[faults]]\n{fault}\n"), "--fast",
+                             "--report", tmp_path / "out")
+    record = _report(tmp_path / "out")
+    (issue,) = [i for i in record["acquisition_issues"] if i["code"] == code]
+    assert record["timing"]["data_s"] - issue["end_s"] < 0.2  # to the end of the stream
+    for trial in record["trials"]:
+        end = (trial["start_sample"] + trial["samples"]) / 1000
+        hit = end > issue["start_s"]
+        assert trial["status"] == ("flagged" if hit else "pass"), (trial["label"], issue)
+        assert (code in [i["code"] for i in trial["quality"]["issues"]]) == hit
+    assert status == 0 and record["trials"][-1]["status"] == "flagged", out
