@@ -82,8 +82,9 @@ def analyse(signal: Signal, options: Options) -> Partial:
             # peak_force_asym_pct: each plate's own peak over the hold, 100·(L − R)/max(L, R)
             metrics["peak_force_asym_pct"] = asymmetry(left, right)
     events["release_s"] = release / rate
-    checked = min(release + int(round(FLIGHT_AFTER_RELEASE_S * rate)), total.shape[0])
-    flights = unloaded_runs(total, rise, checked, bridge=int(RING_BRIDGE_S * rate))
+    checked = release + int(round(FLIGHT_AFTER_RELEASE_S * rate))  # may lie past the end
+    flights = unloaded_runs(total, rise, min(checked, total.shape[0]),
+                            bridge=int(RING_BRIDGE_S * rate))
     flights = flights[flights[:, 1] - flights[:, 0] >= MIN_FLIGHT_RUN_S * rate]
     if flights.shape[0]:
         issues.append(Issue("movement_mismatch", f"the plate is unloaded at {flights[0, 0] / rate:.3f} s "
