@@ -472,17 +472,32 @@ class _LeadWindows:
 
     NONE = np.iinfo(np.int64).min // 2
 
+    BATCH = 256  # frames are judged in batches: per call the cost would fall on every sample
+
     def __init__(self) -> None:
         self.latest = np.full(2, self.NONE, dtype=np.int64)  # last counter seen per plate
         self.open: dict[int, np.ndarray] = {}  # window → smallest difference per plate
+        self.held: list[tuple[np.ndarray, np.ndarray]] = []  # (plates, counters) not yet judged
+        self.held_frames = 0
 
     def forget(self) -> None:
         """After a reconnect the other plate's last counter says nothing about the next frame."""
+        self._judge()
         self.latest[:] = self.NONE
 
     def feed(self, plates: np.ndarray, counters: np.ndarray) -> None:
-        if counters.size == 0:
+        if counters.size:
+            self.held.append((plates, counters))
+            self.held_frames += counters.size
+        if self.held_frames >= self.BATCH:
+            self._judge()
+
+    def _judge(self) -> None:
+        if not self.held:
             return
+        plates = np.concatenate([p for p, _ in self.held])
+        counters = np.concatenate([c for _, c in self.held])
+        self.held, self.held_frames = [], 0
         other = np.empty(counters.size, dtype=np.int64)
         for plate in (0, 1):
             mine = np.where(plates == plate, counters, self.NONE)
@@ -504,6 +519,8 @@ class _LeadWindows:
     def settled(self, behind: int | None, everything: bool = False) -> list[tuple[int, int]]:
         """(first counter, lead) of each window now complete: both plates are past it (the
         slower plate's last counter is ``behind``), or ``everything`` at the end."""
+        if everything:
+            self._judge()
         done = sorted(k for k in self.open
                       if everything or (behind is not None and (k + 2) * LEAD_WINDOW <= behind))
         out = []
