@@ -166,6 +166,7 @@ class Acquisition:
                 yield block
 
     def _read(self, timeout: float) -> bytes:
+<<<<<<< HEAD
         """The next bytes, up to MAX_BYTES_PER_BLOCK. A read that waited STALL_S or more for
         them is a stall (the bench's own pauses between reads are not the plate's); one that
         went through a reconnect is a disconnect, and the bytes after it start afresh."""
@@ -181,6 +182,10 @@ class Acquisition:
                 self._reconnected(waited)
             elif data and waited >= STALL_S and self.next_row is not None:
                 self.stats.stalls.append((self.next_row, waited))
+=======
+        before, rejected = self.plate.reconnects, self.plate.rejected
+        data = self.plate.read(timeout)
+>>>>>>> main
         while data and len(data) < MAX_BYTES_PER_BLOCK:
             began, before = time.monotonic_ns(), self.plate.reconnects
             more = self.plate.read(0)
@@ -190,6 +195,11 @@ class Acquisition:
             if not more:
                 break
             data += more
+<<<<<<< HEAD
+=======
+        self.stats.reconnects += self.plate.reconnects - before
+        self.stats.corrupt += self.plate.rejected - rejected  # lines garbled before framing
+>>>>>>> main
         return data
 
     def _reconnected(self, seconds: float) -> None:

@@ -163,19 +163,42 @@ def _run_simulate(args: argparse.Namespace) -> int:
 def _add_analyse(sub: argparse._SubParsersAction) -> None:
     """``forcebench analyse`` (owned by the analysis: hil/analysis/)."""
     from hil.analysis import TESTS
+    from hil.analysis.readers import FORMATS
+    from hil.analysis.readers.table import DEFAULT_FIRST_PLATE, SIDES
 
     parser = sub.add_parser(
         "analyse", help="analyse a force recording",
-        description="Analyse a recording: one force value (N) per line, or a delimited file "
-                    "with a header (time, fz or fz_left/fz_right). Exit 0 analysed, 2 unusable "
-                    "input, 3 refused.")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Analyse a recording. Formats, found from the content (or --format): one\n"
+                    "force value (N) per line; CSV/TSV with a header (time, fz or fz_left/fz_right,\n"
+                    "FZ1/FP1 per plate); headerless six channels per plate (FX FY FZ MX MY MZ);\n"
+                    "Kistler BioWare and Visual3D text exports; Vicon Nexus CSV (Devices);\n"
+                    "OpenSim .mot/.sto; C3D (needs the c3d extra); any of them gzipped.",
+        epilog="examples:\n"
+               "  forcebench analyse trial.txt --test cmj --rate 1000\n"
+               "  forcebench analyse cmj_export.txt.gz --test cmj --rate 2000 --force FZ1+FZ2\n"
+               "  forcebench analyse walk.csv --test run --first-plate right\n"
+               "  forcebench analyse plates.csv --test cmj --left 'Fz [N]' --right 4 --flip\n"
+               "exit status: 0 analysed, 2 unusable input (one line on standard error), 3 refused")
     parser.add_argument("path", metavar="PATH", help="recording file, or - for standard input")
     parser.add_argument("--test", required=True, choices=TESTS, help="which movement it is")
     parser.add_argument("--rate", type=float, metavar="HZ",
-                        help="sample rate (required without a time column)")
+                        help="sample rate (needed when the file states none and has no time column)")
     parser.add_argument("--body-mass", type=float, metavar="KG", help="known body mass")
     parser.add_argument("--drop-height", type=float, metavar="M", help="drop-jump box height")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    read = parser.add_argument_group("reading the file (defaults: what the format says)")
+    read.add_argument("--format", choices=FORMATS, default="auto", help="file format (default auto)")
+    read.add_argument("--force", metavar="COLS",
+                      help="total vertical force: a column name or number from 1, or a sum such as "
+                           "FZ1+FZ2; a leading - flips one column")
+    read.add_argument("--left", metavar="COLS", help="left plate's vertical force (with --right)")
+    read.add_argument("--right", metavar="COLS", help="right plate's vertical force (with --left)")
+    read.add_argument("--time", metavar="COL", help="time column (s; a [ms] unit is converted)")
+    read.add_argument("--flip", action="store_true", help="the file counts load as negative force")
+    read.add_argument("--first-plate", choices=SIDES, default=DEFAULT_FIRST_PLATE,
+                      help="which foot is on plate 1 (FP1, FZ1, the first device) when the file "
+                           f"does not say (default {DEFAULT_FIRST_PLATE})")
     parser.set_defaults(run=_run_analyse)
 
 
@@ -183,9 +206,10 @@ def _run_analyse(args: argparse.Namespace) -> int:
     import json
 
     from hil.analysis import analyse
-    from hil.analysis.io import load
+    from hil.analysis.readers import Selection, load
     from hil.report import analysis_table
 
+<<<<<<< HEAD
     from hil.analysis.signal import OPTION_RANGES
 
     for flag, name, value in (("--body-mass", "body_mass_kg", args.body_mass),
@@ -194,11 +218,19 @@ def _run_analyse(args: argparse.Namespace) -> int:
         if value is not None and not low <= value <= high:
             raise UsageError(f"{flag} must be {low:g}–{high:g}, got {value:g}")
     recording = load(args.path, args.rate)
+=======
+    for flag, value in (("--body-mass", args.body_mass), ("--drop-height", args.drop_height)):
+        if value is not None and not (value > 0 and value < float("inf")):
+            raise UsageError(f"{flag} must be a positive number, got {value}")
+    selection = Selection(force=args.force, left=args.left, right=args.right, time=args.time,
+                          flip=args.flip, first_plate=args.first_plate)
+    recording = load(args.path, args.rate, args.format, selection)
+>>>>>>> main
     result = analyse(recording.force, recording.rate_hz, args.test,
                      body_mass_kg=args.body_mass, drop_height_m=args.drop_height)
     # the whole text is built before anything is printed: nothing half-written on failure
     text = (json.dumps(result.to_dict(), indent=2, allow_nan=False) if args.json
-            else analysis_table(result.to_dict()))
+            else recording.description + "\n\n" + analysis_table(result.to_dict()))
     print(text)
     return EXIT_REFUSED if result.refused else EXIT_OK
 
@@ -235,9 +267,23 @@ def _add_replay(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--timing-log", metavar="FILE",
                         help="for a plate you started yourself (forcebench emulate --timing-log): "
                              "its write times, so that latency can be measured")
+    parser.add_argument("--playback", action="store_true",
+                        help="upload the scenario to the plate with the protocol's playback command "
+                             "(PLAY / TRAC:DATA) before each stream, for firmware that implements it")
     parser.add_argument("--write-source", action="store_true",
                         help="only write the scenario's emulator source file(s) into the report "
                              "directory, for a plate you start yourself, and exit")
+    stimulus = parser.add_argument_group("electrical stimulus (waveform generators in place of the cells)")
+    stimulus.add_argument("--stimulus", metavar="URL[,URL...]",
+                          help="SCPI arbitrary waveform generators (VISA resources, comma-separated) "
+                               "wired to the plate's cell inputs, or emulated-awg[:FRONT-END] to start "
+                               "emulated generators driving an emulated front end (no --plate), e.g. "
+                               "emulated-awg:gain_error=0.02,clock_ppm=200")
+    stimulus.add_argument("--bridge", metavar="SPEC", default="",
+                          help="the cells the stimulus stands in for: rated_mv_v=2,capacity_n=5000,"
+                               "excitation_v=5 (the defaults)")
+    stimulus.add_argument("--clock-ppm-limit", type=float, default=100.0, metavar="PPM",
+                          help="fail when the plate's clock is further off the generators' (default 100)")
     parser.set_defaults(run=_run_replay)
 
 
@@ -248,12 +294,77 @@ def _run_replay(args: argparse.Namespace) -> int:
 
     if not 0 < args.timeout <= 3600:
         raise UsageError(f"--timeout must be between 0 and 3600 s, got {args.timeout:g}")
+<<<<<<< HEAD
     if args.plate is not None and not args.plate.strip():
         raise UsageError("--plate is empty: give a plate URL (emulated, emulated+scpi, a serial "
                          "port or a VISA resource) or leave the option out")
+=======
+    from hil.stimulus.bridge import parse_bridge
+
+    if not 0 < args.clock_ppm_limit < 1e5:
+        raise UsageError(f"--clock-ppm-limit must be between 0 and 100000, got {args.clock_ppm_limit:g}")
+>>>>>>> main
     settings = Settings(plate_url=args.plate, fast=args.fast, timeout_s=args.timeout,
-                        timing_log=Path(args.timing_log) if args.timing_log else None)
+                        timing_log=Path(args.timing_log) if args.timing_log else None,
+                        playback=args.playback, stimulus=args.stimulus,
+                        bridge=parse_bridge(args.bridge),
+                        clock_ppm_limit=args.clock_ppm_limit)
     return run(args.scenario, args.report, settings, write_source_only=args.write_source)
+
+
+def _add_platecheck(sub: argparse._SubParsersAction) -> None:
+    """``forcebench plate-check`` (owned by hil/platecheck.py)."""
+    from hil.platecheck import CHECKS
+
+    parser = sub.add_parser(
+        "plate-check", help="protocol conformance suite for plate firmware",
+        description="Check a plate that claims the forcebench protocol against its specification "
+                    "(docs/plates.md): identification, every command and its errors, frame format "
+                    "and CRC, counter wrap, rates, timing jitter and throughput, start/stop/restart, "
+                    "a slow reader. Prints a table, writes platecheck.json and platecheck.xml "
+                    "(JUnit). Exit 0 every required check passes, 1 one fails, 2 no plate.")
+    parser.add_argument("url", metavar="URL", help="plate URL (a serial port, pyserial URL, VISA "
+                                                   "resource, or emulated / emulated+scpi)")
+    parser.add_argument("--report", metavar="DIR", default="reports/plate-check",
+                        help="where the JSON and JUnit go (default reports/plate-check)")
+    parser.add_argument("--only", action="append", default=[], metavar="CHECK",
+                        choices=[name for name, *_ in CHECKS],
+                        help="run only this check (repeatable): " + ", ".join(n for n, *_ in CHECKS))
+    parser.add_argument("--rates", default="100,500,1000,2000", metavar="HZ,HZ,...",
+                        help="sample rates for the throughput and jitter checks (default 100,500,1000,2000)")
+    parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
+                        help="a command unanswered this long fails (default 5 s)")
+    parser.set_defaults(run=_run_platecheck)
+
+
+def _run_platecheck(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hil import platecheck
+    from hil.plates import open_plate
+
+    try:
+        rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    except ValueError:
+        raise UsageError(f"--rates must be numbers separated by commas, got {args.rates!r}") from None
+    if not rates or not all(0 < r <= 100_000 for r in rates):
+        raise UsageError(f"--rates must be positive sample rates, got {args.rates!r}")
+    if not 0 < args.timeout <= 600:
+        raise UsageError(f"--timeout must be between 0 and 600 s, got {args.timeout:g}")
+    with open_plate(args.url, timeout=args.timeout) as plate:
+        session = platecheck.Session(plate, rates, args.timeout)
+        try:
+            identity = plate.identify()
+        except ValueError:
+            identity = None
+        print(f"plate-check {args.url} ({identity}), {session.dialect}")
+        results = platecheck.run_checks(session, args.only,
+                                        lambda result: print(platecheck.row(result), flush=True))
+    paths = platecheck.write_reports(Path(args.report), args.url, identity, session.dialect, results)
+    failed = [r.name for r in results if r.required and not r.passed]
+    print(("FAIL: " + ", ".join(failed) if failed else f"PASS: {len(results)} checks")
+          + f"; report in {paths[0]}, {paths[1]}")
+    return EXIT_OUT_OF_SPEC if failed else EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -261,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="forcebench",
         description="Simulation and hardware-in-the-loop test bench for force plates.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_simulate, _add_analyse, _add_emulate, _add_replay):
+    for add in (_add_simulate, _add_analyse, _add_emulate, _add_replay, _add_platecheck):
         add(sub)
     # one line on bad arguments, never argparse's usage block (exit status 2 either way)
     parser.error = _one_line_error("")  # type: ignore[method-assign]

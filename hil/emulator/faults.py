@@ -16,6 +16,7 @@ counter, so a run is repeatable.
     saturate:LIMIT             cells past LIMIT newtons read ADC full scale (plate=P, cell=C)
     drift:RATE                 cells drift by RATE N/s (plate=P to restrict)
     skew:ppm=PPM               the right plate's clock runs PPM parts per million fast
+    reorder:RATE               text plates: a line is sent after the next one with probability RATE
 """
 from __future__ import annotations
 
@@ -39,8 +40,9 @@ KINDS: dict[str, tuple[str, dict[str, float | None]]] = {
     "saturate": ("limit", {"limit": None, "plate": -1, "cell": -1}),
     "drift": ("rate", {"rate": None, "plate": -1}),
     "skew": ("ppm", {"ppm": None}),
+    "reorder": ("rate", {"rate": None}),
 }
-PROBABILITIES = ("drop", "corrupt", "slip")
+PROBABILITIES = ("drop", "corrupt", "slip", "reorder")
 # (low, high) of every parameter: anything outside is a typo, not a fault to emulate
 LIMITS: dict[str, tuple[float, float]] = {
     "at": (0.0, 86_400.0), "for": (0.0, 600.0), "plate": (-1, 1), "cell": (-1, 3),
