@@ -166,10 +166,10 @@ class Acquisition:
                 yield block
 
     def _read(self, timeout: float) -> bytes:
-<<<<<<< HEAD
         """The next bytes, up to MAX_BYTES_PER_BLOCK. A read that waited STALL_S or more for
         them is a stall (the bench's own pauses between reads are not the plate's); one that
         went through a reconnect is a disconnect, and the bytes after it start afresh."""
+        rejected = self.plate.rejected
         if self._carry:  # the bytes before them are decoded by now
             (data, seconds), self._carry = self._carry, None
             self._reconnected(seconds)
@@ -182,10 +182,6 @@ class Acquisition:
                 self._reconnected(waited)
             elif data and waited >= STALL_S and self.next_row is not None:
                 self.stats.stalls.append((self.next_row, waited))
-=======
-        before, rejected = self.plate.reconnects, self.plate.rejected
-        data = self.plate.read(timeout)
->>>>>>> main
         while data and len(data) < MAX_BYTES_PER_BLOCK:
             began, before = time.monotonic_ns(), self.plate.reconnects
             more = self.plate.read(0)
@@ -195,11 +191,7 @@ class Acquisition:
             if not more:
                 break
             data += more
-<<<<<<< HEAD
-=======
-        self.stats.reconnects += self.plate.reconnects - before
         self.stats.corrupt += self.plate.rejected - rejected  # lines garbled before framing
->>>>>>> main
         return data
 
     def _reconnected(self, seconds: float) -> None:

@@ -207,25 +207,17 @@ def _run_analyse(args: argparse.Namespace) -> int:
 
     from hil.analysis import analyse
     from hil.analysis.readers import Selection, load
-    from hil.report import analysis_table
-
-<<<<<<< HEAD
     from hil.analysis.signal import OPTION_RANGES
+    from hil.report import analysis_table
 
     for flag, name, value in (("--body-mass", "body_mass_kg", args.body_mass),
                               ("--drop-height", "drop_height_m", args.drop_height)):
         low, high = OPTION_RANGES[name]
         if value is not None and not low <= value <= high:
             raise UsageError(f"{flag} must be {low:g}–{high:g}, got {value:g}")
-    recording = load(args.path, args.rate)
-=======
-    for flag, value in (("--body-mass", args.body_mass), ("--drop-height", args.drop_height)):
-        if value is not None and not (value > 0 and value < float("inf")):
-            raise UsageError(f"{flag} must be a positive number, got {value}")
     selection = Selection(force=args.force, left=args.left, right=args.right, time=args.time,
                           flip=args.flip, first_plate=args.first_plate)
     recording = load(args.path, args.rate, args.format, selection)
->>>>>>> main
     result = analyse(recording.force, recording.rate_hz, args.test,
                      body_mass_kg=args.body_mass, drop_height_m=args.drop_height)
     # the whole text is built before anything is printed: nothing half-written on failure
@@ -294,16 +286,13 @@ def _run_replay(args: argparse.Namespace) -> int:
 
     if not 0 < args.timeout <= 3600:
         raise UsageError(f"--timeout must be between 0 and 3600 s, got {args.timeout:g}")
-<<<<<<< HEAD
     if args.plate is not None and not args.plate.strip():
         raise UsageError("--plate is empty: give a plate URL (emulated, emulated+scpi, a serial "
                          "port or a VISA resource) or leave the option out")
-=======
     from hil.stimulus.bridge import parse_bridge
 
     if not 0 < args.clock_ppm_limit < 1e5:
         raise UsageError(f"--clock-ppm-limit must be between 0 and 100000, got {args.clock_ppm_limit:g}")
->>>>>>> main
     settings = Settings(plate_url=args.plate, fast=args.fast, timeout_s=args.timeout,
                         timing_log=Path(args.timing_log) if args.timing_log else None,
                         playback=args.playback, stimulus=args.stimulus,

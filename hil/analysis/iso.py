@@ -19,15 +19,12 @@ ONSET_SD = 5.0  # onset: force leaves body weight by 5 SD of the weighing noise 
 RELEASE_FRACTION = 0.5  # the hold ends when net force falls below half of its maximum so far
 RFD_WINDOWS_S = (0.05, 0.1, 0.2)
 MIN_HOLD_S = 0.2  # a pull released sooner is a knock or a spike, not an isometric hold (2–5 s)
-<<<<<<< HEAD
 FLIGHT_AFTER_RELEASE_S = 0.15  # a jump's takeoff follows its "release" this soon; a hold's never
 MIN_FLIGHT_RUN_S = 0.010  # shorter unloaded runs are noise dips, not flights
-=======
 # a pull under PRETENSION_BW (net, body weights) is a pre-tension or a re-positioning when a pull
 # at least PRETENSION_FACTOR times as strong follows within PRETENSION_LOOKAHEAD_S of its release
 # (recordings taken whole; maximal pulls reach 0.5–3 BW net, pre-tension ~0.3 BW)
 PRETENSION_BW, PRETENSION_FACTOR, PRETENSION_LOOKAHEAD_S = 0.5, 2.0, 5.0
->>>>>>> main
 
 
 def analyse(signal: Signal, options: Options) -> Partial:

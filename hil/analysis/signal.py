@@ -23,14 +23,6 @@ SATURATION_SHORT_S = 0.003  # ... and held this long, ≥ 4 samples (noise repea
 SATURATION_HOLD_S = 0.050  # ... or a plateau held this long (a slow rise into full scale) ...
 SATURATION_HOLD_MIN = 5  # ... and at least this many samples, after rising by >5 % in 0.1 s
 SATURATION_SLOW_RISE, SATURATION_RISE_S = 0.05, 0.1  # (quantised creeping holds values, rises less)
-<<<<<<< HEAD
-SATURATION_MIN_DROP_N = 5.0  # ... and by at least this (flight noise repeats values near zero)
-MAX_FORCE_N = 1e6  # no plate reads a meganewton: a larger finite value is not a force
-RATE_RANGE_HZ = (1.0, 1e6)  # plates sample at 100–10 000 Hz; outside this it is not a rate
-# what the athlete or the set-up may tell the analysis (a child on a plate to a heavyweight;
-# a drop-jump box)
-OPTION_RANGES = {"body_mass_kg": (10.0, 400.0), "drop_height_m": (0.02, 1.5)}
-=======
 SATURATION_MIN_DROP_N = 5.0  # ... and by at least this (flight noise repeats values near zero) ...
 SATURATION_QUANTA = 4.0  # ... and by this many ADC steps per sample: a plate quantised in coarse
 # steps (2.8 N) rising one step every sample or two holds a value for 3–4 samples by chance
@@ -38,7 +30,11 @@ ZERO_BLOCK_S = 0.02  # an unzeroed plate shows as its lowest quiet block this lo
 ZERO_QUIET_N = 5.0  # ... (SD ≤ this) reading below −NEGATIVE_N: the empty plate's reading, its zero
 ZERO_BLOCKS = 3  # ... when that many blocks in a row agree
 STEP_FLOOR_N = 1e-6  # changes smaller than this are rounding, not an ADC step
->>>>>>> main
+MAX_FORCE_N = 1e6  # no plate reads a meganewton: a larger finite value is not a force
+RATE_RANGE_HZ = (1.0, 1e6)  # plates sample at 100–10 000 Hz; outside this it is not a rate
+# what the athlete or the set-up may tell the analysis (a child on a plate to a heavyweight;
+# a drop-jump box)
+OPTION_RANGES = {"body_mass_kg": (10.0, 400.0), "drop_height_m": (0.02, 1.5)}
 BAD_CODES = ("gap", "nonfinite_samples", "saturation")  # input issues that mark samples bad
 TESTS = ("cmj", "sj", "dj", "hops", "iso", "run")  # METRICS.md; one module each in hil.analysis
 
@@ -132,15 +128,11 @@ def prepare(force: np.ndarray, rate_hz: float) -> Signal:
         raise AnalysisInputError(f"force must be shaped (n,) or (n, 2), got {np.shape(force)}")
     if data.shape[0] < 2:
         raise AnalysisInputError("force has fewer than two samples")
-<<<<<<< HEAD
     finite = np.isfinite(data)
     if finite.any() and np.abs(data[finite]).max() > MAX_FORCE_N:
         where = int(np.argmax(np.where(finite, np.abs(data), 0).max(axis=1)))
         raise AnalysisInputError(f"force {data[where].max():.3g} N at sample {where} is outside "
                                  f"any plate's range (±{MAX_FORCE_N:g} N)")
-    total = data.sum(axis=1) if data.shape[1] == 2 else data[:, 0].copy()
-=======
->>>>>>> main
     issues: list[Issue] = []
     for plate, column in enumerate(data.T):
         found = _unzeroed(column, rate)

@@ -51,11 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="first sample counter after start, 0–4294967295 (test the 32-bit wrap)")
     parser.add_argument("--rate", type=float, help="sample rate in Hz (default: the source's)")
     parser.add_argument("--host", default="127.0.0.1", help="scpi: address to bind (default 127.0.0.1)")
-<<<<<<< HEAD
     parser.add_argument("--port", type=_whole_number(0, 65535), default=0,
                         help="scpi: TCP port, 0–65535 (0 picks a free one)")
-=======
-    parser.add_argument("--port", type=int, default=0, help="scpi: TCP port (0 picks a free one)")
     parser.add_argument("--defect", action="append", default=[], choices=sorted(DEFECTS),
                         metavar="NAME", help="break the protocol on purpose (plate-check must catch "
                                              "it): " + ", ".join(sorted(DEFECTS)))
@@ -68,7 +65,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rig.add_argument("--frontend", default="", metavar="SPEC",
                      help="front-end values, e.g. gain_error=0.02,clock_ppm=200,noise_uv=0.2 "
                           "(hil.emulator.frontend.FrontEnd)")
->>>>>>> main
     parser.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
 
 
