@@ -1,9 +1,13 @@
 """``forcebench replay`` end to end: real emulator processes, a real pseudo-terminal and a real
 TCP socket (pyvisa-py), faults, exit statuses and bad input."""
+import contextlib
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -265,3 +269,62 @@ def test_a_fault_that_starts_mid_run_flags_every_trial_after_it(fault, code, tmp
         assert trial["status"] == ("flagged" if hit else "pass"), (trial["label"], issue)
         assert (code in [i["code"] for i in trial["quality"]["issues"]]) == hit
     assert status == 0 and record["trials"][-1]["status"] == "flagged", out
+
+
+def _emulator_children() -> list[int]:
+    """Our emulator processes (children of this test process), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            status = (entry / "status").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        parent = next((line.split()[1] for line in status.splitlines() if line.startswith("PPid:")), "")
+        if parent == str(os.getpid()) and b"emulate" in command:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("url, how", [("emulated", signal.SIGKILL),  # process killed, cable pulled
+                                      ("emulated+scpi", signal.SIGSTOP)])  # VISA read times out
+def test_a_plate_that_dies_mid_run_leaves_a_report_of_what_finished(url, how, tmp_path, capsys):
+    """Real time, 3 trials; the plate dies during the second: exit 1, report.json with the
+    finished trial scored, the gap and the reason; the raw record closed and replayable."""
+    text = ONE_CMJ.format(latency=50, count=3)
+    victims: list[int] = []
+
+    def kill_later():
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not victims:
+            time.sleep(0.1)
+            victims.extend(_emulator_children())
+        raw, size = tmp_path / "out" / "raw.bin", 6 * 2000 * protocol.frame_size(protocol.CELLS)
+        while time.monotonic() < deadline and (not raw.exists() or raw.stat().st_size < size):
+            time.sleep(0.05)  # until 6 s of data arrived: the first trial (5 s) is complete
+        for pid in victims:
+            os.kill(pid, how)
+
+    killer = threading.Thread(target=kill_later, daemon=True)
+    killer.start()
+    try:
+        status, out, err = _replay(capsys, _scenario(tmp_path, text), "--plate", url,
+                                   "--timeout", "5", "--report", tmp_path / "out")
+    finally:
+        killer.join(timeout=60)
+        for pid in victims:
+            if how == signal.SIGSTOP:
+                with contextlib.suppress(ProcessLookupError):  # the bench may have ended it
+                    os.kill(pid, signal.SIGCONT)
+    assert status == 1, out + err
+    record = _report(tmp_path / "out")
+    assert "the plate was lost mid-run" in record["reasons"][0] and "lost mid-run" in out
+    lost = [i for i in record["acquisition_issues"] if "the plate was lost" in i["message"]]
+    assert lost and lost[0]["code"] == "disconnect" and lost[0]["start_s"] > 5
+    first, *others = record["trials"]
+    assert first["status"] == "pass" and first["checks"]  # finished before: scored
+    assert all(t["status"] == "fail" for t in others)
+    assert 6 <= record["timing"]["data_s"] < 12
+    raw = tmp_path / "out" / "raw.bin"
+    assert _raw_frames(tmp_path / "out") == record["frames"]["received"] > 0
+    assert raw.with_name("raw.bin.json").exists()

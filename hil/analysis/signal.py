@@ -30,8 +30,8 @@ ZERO_BLOCK_S = 0.02  # an unzeroed plate shows as its lowest quiet block this lo
 ZERO_QUIET_N = 5.0  # ... (SD ≤ this) reading below −NEGATIVE_N: the empty plate's reading, its zero
 ZERO_BLOCKS = 3  # ... when that many blocks in a row agree
 STEP_FLOOR_N = 1e-6  # changes smaller than this are rounding, not an ADC step
-MAX_FORCE_N = 1e6  # no plate reads a meganewton: a larger finite value is not a force
-RATE_RANGE_HZ = (1.0, 1e6)  # plates sample at 100–10 000 Hz; outside this it is not a rate
+RATE_RANGE_HZ = (10.0, 100_000.0)  # force plates sample at 50 Hz – 10 kHz; wider is a unit mistake
+FORCE_LIMIT_N = 100_000.0  # the largest plates are rated to ~40 kN; beyond ±100 kN is not force in N
 # what the athlete or the set-up may tell the analysis (a child on a plate to a heavyweight;
 # a drop-jump box)
 OPTION_RANGES = {"body_mass_kg": (10.0, 400.0), "drop_height_m": (0.02, 1.5)}
@@ -129,10 +129,10 @@ def prepare(force: np.ndarray, rate_hz: float) -> Signal:
     if data.shape[0] < 2:
         raise AnalysisInputError("force has fewer than two samples")
     finite = np.isfinite(data)
-    if finite.any() and np.abs(data[finite]).max() > MAX_FORCE_N:
+    if finite.any() and np.abs(data[finite]).max() > FORCE_LIMIT_N:
         where = int(np.argmax(np.where(finite, np.abs(data), 0).max(axis=1)))
         raise AnalysisInputError(f"force {data[where].max():.3g} N at sample {where} is outside "
-                                 f"any plate's range (±{MAX_FORCE_N:g} N)")
+                                 f"±{FORCE_LIMIT_N / 1000:g} kN")
     issues: list[Issue] = []
     for plate, column in enumerate(data.T):
         found = _unzeroed(column, rate)

@@ -59,6 +59,8 @@ def replay(scenario: Scenario, report_dir: str | Path,
             latencies += run.latencies_s
             traces.append(report.Trace(run.plan.label, np.arange(run.force.shape[0]) / rate,
                                        run.force, dict(run.trial.truth.events), trial.events))
+        if outcome.lost_plate is not None:  # the plate is gone: later streams cannot run
+            break
     sample_latencies = np.concatenate([o.sample_latency_s for o in outcomes])
     limit_ms = scenario.check.latency_p99_ms
     if settings.stimulus:  # stimulus out → result spans one stage more than write → result
@@ -67,6 +69,12 @@ def replay(scenario: Scenario, report_dir: str | Path,
     pass_rates = tuple(spec.pass_rates(checks, scenario.check.min_pass_rate))
     observed = {issue.code for o in outcomes for issue in o.issues}
     reasons = score.verdict(pass_rates, trials, latency, scenario.check.expect_issues, observed)
+    lost = next((o for o in outcomes if o.lost_plate is not None), None)
+    if lost is not None:
+        unstreamed = len(scenario.trials) - len(trials)
+        reasons.insert(0, f"the plate was lost mid-run after {lost.received_s:.3f} s of data "
+                          f"({lost.lost_plate})" + (f"; {unstreamed} trial(s) of later streams "
+                                                    "never ran" if unstreamed else ""))
     reasons += stimulus.clock_reasons(stimuli, settings.clock_ppm_limit)
     timing = Timing(sum(o.received_s for o in outcomes), sum(o.stream_s for o in outcomes),
                     sum(o.wall_s for o in outcomes))

@@ -21,6 +21,7 @@ from hil.bench.plan import Segment, drop_height
 from hil.bench.settings import BenchError, Settings
 from hil.emulator.faults import Fault
 from hil.emulator.timing import TIMING_DTYPE, read_timing_log
+from hil.drivers.base import PlateError
 from hil.plates import is_emulated, open_plate
 from hil.progress import Progress
 from sim.scenario import TrialPlan
@@ -162,6 +163,7 @@ class StreamOutcome:
     stream_s: float  # from START to the last sample
     wall_s: float  # including starting the emulator and stopping
     sample_latency_s: np.ndarray  # per sample: arrival at the bench − write (see sample_latencies)
+    lost_plate: str | None = None  # why the plate was lost mid-run (killed, unplugged, timed out)
 
 
 def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: int,
@@ -200,16 +202,26 @@ def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: in
             blocks = acquisition.blocks(timeout=settings.timeout_s,
                                         until_counter=segment.samples if emulated else None)
             arrivals: list[tuple[int, int, int]] = []  # (first sample, rows, host ns) per block
-            for block in blocks:
+            lost_plate = None
+            try:
+                for block in blocks:
+                    if counter0 is None:
+                        counter0 = block.first_counter
+                    arrivals.append((block.first_counter - counter0, block.force.shape[0],
+                                     block.host_time_ns))
+                    router.feed(block.first_counter - counter0, block.force)
+                    if progress is not None:
+                        progress.update(router.position)
+                    if router.position >= segment.samples:
+                        break
+            except PlateError as error:  # mid-run: what arrived is kept, scored and reported
                 if counter0 is None:
-                    counter0 = block.first_counter
-                arrivals.append((block.first_counter - counter0, block.force.shape[0],
-                                 block.host_time_ns))
-                router.feed(block.first_counter - counter0, block.force)
-                if progress is not None:
-                    progress.update(router.position)
-                if router.position >= segment.samples:
-                    break
+                    raise
+                lost_plate = str(error)
+                blocks.close()  # its raw record stays closed and intact below
+                tail = acquisition.flush()
+                if tail is not None:
+                    router.feed(tail.first_counter - counter0, tail.force)
             if counter0 is None:
                 raise BenchError(f"plate {url} sent no samples within {settings.timeout_s:g} s of starting")
             stream_s = time.monotonic() - streaming
@@ -218,8 +230,12 @@ def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: in
             router.finish()
             if progress is not None:
                 progress.close(received)
-            frames = _frames(plate, acquisition.stats, emulated)
+            frames = _frames(plate, acquisition.stats, emulated and lost_plate is None)
             issues = [Issue(**issue) for issue in acquisition.issues(segment.rate_hz, origin=counter0)]
+    if lost_plate is not None:
+        issues.append(Issue("disconnect", f"the plate was lost after {received} of "
+                            f"{segment.samples} samples: {lost_plate}", received / segment.rate_hz,
+                            segment.samples / segment.rate_hz))
     if ended_early:
         issues.append(Issue("gap", f"the plate stopped streaming after {received} of "
                             f"{segment.samples} samples", received / segment.rate_hz,
@@ -227,7 +243,8 @@ def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: in
     timing = _read_timing(paths["timing"])
     return StreamOutcome(identity, counter0, frames, tuple(issues), timing,
                          received / segment.rate_hz, stream_s,
-                         time.monotonic() - started, sample_latencies(arrivals, timing, counter0))
+                         time.monotonic() - started, sample_latencies(arrivals, timing, counter0),
+                         lost_plate)
 
 
 def sample_latencies(arrivals: Sequence[tuple[int, int, int]], timing: np.ndarray,
