@@ -239,7 +239,7 @@ def test_the_command_prints_no_traceback(tmp_path):
 def test_a_plate_that_stops_mid_run_is_reported_not_waited_for(tmp_path, capsys):
     text = ONE_CMJ.format(latency=5, count=2) + '[[faults]]\nkind = "stall"\nat = 3.0\nfor = 30\n'
     started = time.monotonic()
-    status, out, _ = _replay(capsys, _scenario(tmp_path, text), "--fast", "--timeout", "1",
+    status, out, _ = _replay(capsys, _scenario(tmp_path, text), "--fast", "--timeout", "3",
                              "--report", tmp_path / "out")
     assert time.monotonic() - started < 20
     record = _report(tmp_path / "out")
@@ -328,3 +328,69 @@ def test_a_plate_that_dies_mid_run_leaves_a_report_of_what_finished(url, how, tm
     raw = tmp_path / "out" / "raw.bin"
     assert _raw_frames(tmp_path / "out") == record["frames"]["received"] > 0
     assert raw.with_name("raw.bin.json").exists()
+
+
+def test_a_report_directory_holding_a_run_is_refused(tmp_path, capsys):
+    path = _scenario(tmp_path, ONE_CMJ.format(latency=5, count=1))
+    status, _, _ = _replay(capsys, path, "--fast", "--report", tmp_path / "out")
+    before = (tmp_path / "out" / "raw.bin").read_bytes()
+    status, out, err = _replay(capsys, path, "--fast", "--report", tmp_path / "out")
+    assert status == 2 and out == "" and "already holds a run" in err
+    assert (tmp_path / "out" / "raw.bin").read_bytes() == before  # the first run's record intact
+
+
+def test_without_report_each_run_gets_its_own_directory_and_latest_points_at_it(tmp_path, capsys,
+                                                                               monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = _scenario(tmp_path, ONE_CMJ.format(latency=5, count=1), name="twice")
+    runs = []
+    for _ in range(2):
+        status, out, _ = _replay(capsys, path, "--fast")
+        assert status == 0, out
+        runs.append(out.strip().splitlines()[-1].split("report in ")[1].split("/report.json")[0])
+    first, second = (Path(run) for run in runs)
+    assert first != second and first.parent == second.parent == Path("reports/twice")
+    assert (first / "raw.bin").exists() and (second / "raw.bin").exists()
+    assert (Path("reports/twice/latest")).resolve() == second.resolve()
+    assert json.loads((Path("reports/twice/latest") / "report.json").read_text())["verdict"] == "pass"
+
+
+def test_two_replays_into_one_folder_never_interleave(tmp_path):
+    """Real processes: the second replay into the same folder, started while the first is
+    streaming (in real time), is refused at once; the first finishes untouched."""
+    path = _scenario(tmp_path, ONE_CMJ.format(latency=50, count=1))
+    command = [sys.executable, "-m", "hil.cli", "replay", str(path), "--report", str(tmp_path / "out")]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "out" / "raw.bin").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the first is streaming
+        second = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2 and "being written by another replay" in second.stderr
+        assert f"pid {first.pid}" in second.stderr
+        out, _ = first.communicate(timeout=60)
+    finally:
+        first.kill()
+    assert first.returncode == 0, out
+    assert _report(tmp_path / "out")["verdict"] == "pass"
+
+
+def test_a_full_disk_leaves_no_report_that_looks_complete_and_the_verdict_is_printed(
+        tmp_path, capsys, monkeypatch):
+    """The disk fills while the report is written (ENOSPC cannot be made here without root:
+    the JUnit writer is made to fail as a full disk would)."""
+    import errno
+
+    from hil import report
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(report.ET.ElementTree, "write", full)
+    path = _scenario(tmp_path, ONE_CMJ.format(latency=5, count=1))
+    status, out, err = _replay(capsys, path, "--fast", "--report", tmp_path / "out")
+    assert status == 1 and "PASS: the report was NOT written" in out
+    assert err.strip().splitlines()[-1] == (f"forcebench: error: the report could not be written "
+                                            f"to {tmp_path / 'out'}: No space left on device")
+    assert not list((tmp_path / "out").glob("report.*"))  # no half-written file left
+    assert (tmp_path / "out" / "raw.bin").stat().st_size > 0  # the raw record is kept

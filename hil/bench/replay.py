@@ -6,17 +6,26 @@
 from __future__ import annotations
 
 import importlib.metadata
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from hil import report, spec
-from hil.bench import plan, record, score, stimulus, stream
+from hil.bench import plan, record, rundir, score, stimulus, stream
 from hil.bench.record import ReplayRecord, Timing
 from hil.bench.scenario import Scenario, load
 from hil.bench.settings import BenchError, Settings
 from hil.progress import Progress
+
+
+class ReportNotWritten(OSError):
+    """The run finished but its report could not be written (a full disk, say)."""
+
+    def __init__(self, result: ReplayRecord, message: str) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 def replay(scenario: Scenario, report_dir: str | Path,
@@ -92,7 +101,11 @@ def replay(scenario: Scenario, report_dir: str | Path,
         frames=sum((o.frames for o in outcomes), stream.Frames()),
         acquisition_issues=tuple(i for o in outcomes for i in o.issues), timing=timing,
         verdict="fail" if reasons else "pass", reasons=tuple(reasons))
-    record.write(directory, result, traces, latencies, sample_latencies)
+    try:
+        record.write(directory, result, traces, latencies, sample_latencies)
+    except OSError as error:  # a full disk: no report, but the run and its verdict stand
+        raise ReportNotWritten(result, f"the report could not be written to {directory}: "
+                                       f"{error.strerror or error}") from error
     return result, 1 if reasons else 0
 
 
@@ -100,13 +113,20 @@ def run(scenario_path: str | Path, report_dir: str | Path | None = None,
         settings: Settings = Settings(), write_source_only: bool = False) -> int:
     """``forcebench replay``: load, replay, print a summary; the exit status (0 or 1)."""
     scenario = load(scenario_path)
-    directory = Path(report_dir) if report_dir else Path("reports") / scenario.name
-    if write_source_only:  # for a plate you start yourself: `forcebench emulate --source ...`
+    if write_source_only:
+        directory = Path(report_dir) if report_dir else Path("reports") / scenario.name  # for a plate you start yourself: `forcebench emulate --source ...`
         directory.mkdir(parents=True, exist_ok=True)
         for rate in scenario.rates_hz:
             segment = plan.simulate_segment(scenario, rate)
             print(segment.write_source(directory / f"source{plan.stream_suffix(scenario, rate)}.npz"))
         return 0
-    result, status = replay(scenario, directory, settings)
+    with rundir.given(Path(report_dir)) if report_dir else \
+            rundir.fresh(Path("reports") / scenario.name) as directory:
+        try:
+            result, status = replay(scenario, directory, settings)
+        except ReportNotWritten as failed:  # the verdict still reaches the user
+            print(record.summary(failed.result, directory, written=False))
+            print(f"forcebench: error: {failed}", file=sys.stderr)
+            return 1
     print(record.summary(result, directory))
     return status
