@@ -540,17 +540,26 @@ class RawPlate(Plate):
         self.url = str(path)
         try:
             meta = json.loads(Path(str(path) + ".json").read_text())
+            self.plates, self.channels = int(meta["plates"]), int(meta["channels"])
+            self.source = str(meta.get("plate", "an unknown plate"))
+            self.calibration = protocol.Calibration(np.array(meta["scale"], dtype=float),
+                                                    np.array(meta["offset"], dtype=float))
             self.handle = open(path, "rb")
-        except (OSError, ValueError) as error:
-            raise PlateError(f"cannot read raw recording {path}: {error}") from None
-        self.plates, self.channels = int(meta["plates"]), int(meta["channels"])
-        self.calibration = protocol.Calibration(np.array(meta["scale"]), np.array(meta["offset"]))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise PlateError(f"cannot read raw recording {path} (and its {Path(path).name}.json): "
+                             f"{getattr(error, 'strerror', None) or error}") from None
         self.chunk_bytes = chunk_bytes
 
     def read_calibration(self) -> protocol.Calibration:
         return self.calibration
 
     def command(self, name: str, *args) -> str | None:
+        """What a bench asks of any plate: who it is; rate, start and stop are taken as said
+        (the record holds frames, not the rate they were sent at)."""
+        if name == "identify":
+            return f"raw record {self.url} (from {self.source})"
+        if name in ("rate", "start", "stop", "tare"):
+            return None
         raise PlateError(f"a raw recording cannot take the command {name!r}")
 
     def read(self, timeout: float) -> bytes:

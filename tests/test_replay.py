@@ -394,3 +394,23 @@ def test_a_full_disk_leaves_no_report_that_looks_complete_and_the_verdict_is_pri
                                             f"to {tmp_path / 'out'}: No space left on device")
     assert not list((tmp_path / "out").glob("report.*"))  # no half-written file left
     assert (tmp_path / "out" / "raw.bin").stat().st_size > 0  # the raw record is kept
+
+
+def test_a_raw_record_replays_from_the_command_line(tmp_path, capsys):
+    """forcebench replay --plate raw.bin (or raw:PATH): the record of a faulty run goes through
+    acquisition and analysis again and gives the same frames, issues and verdict."""
+    text = FAULTS.format(expect='expect_issues = ["gap", "crc_error"]')
+    path = _scenario(tmp_path, text)
+    first_status, _, _ = _replay(capsys, path, "--fast", "--report", tmp_path / "live")
+    live = _report(tmp_path / "live")
+    for number, url in enumerate([tmp_path / "live" / "raw.bin", f"raw:{tmp_path / 'live' / 'raw.bin'}"]):
+        status, out, err = _replay(capsys, path, "--plate", url, "--report", tmp_path / f"again{number}")
+        again = _report(tmp_path / f"again{number}")
+        assert status == first_status, out + err
+        assert again["plate"]["identity"].startswith("raw record")
+        for key in ("received", "lost", "corrupt", "resyncs"):
+            assert again["frames"][key] == live["frames"][key], key
+        assert [t["status"] for t in again["trials"]] == [t["status"] for t in live["trials"]]
+        assert again["trials"][0]["measured"] == live["trials"][0]["measured"]
+    status, _, err = _replay(capsys, path, "--plate", tmp_path / "absent.bin", "--report", tmp_path / "x")
+    assert status == 2 and "cannot read raw recording" in err

@@ -17,6 +17,7 @@ from hil.bench import plan, record, rundir, score, stimulus, stream
 from hil.bench.record import ReplayRecord, Timing
 from hil.bench.scenario import Scenario, load
 from hil.bench.settings import BenchError, Settings
+from hil.plates import is_raw
 from hil.progress import Progress
 
 
@@ -33,6 +34,9 @@ def replay(scenario: Scenario, report_dir: str | Path,
     """Run the scenario against the plate, write the report; (record, exit status 0 or 1)."""
     url = (settings.plate_url or (stimulus.EMULATED if settings.stimulus else scenario.url))
     rates = scenario.rates_hz
+    if is_raw(url) and len(rates) > 1:
+        raise BenchError(f"{scenario.source}: a raw record holds one stream, but the scenario has "
+                         f"{len(rates)} sample rates (their records are raw-<rate>hz.bin)")
     if settings.timing_log is not None and len(rates) > 1:
         raise BenchError(f"{scenario.source}: a timing log covers one stream, but the scenario "
                          f"has {len(rates)} sample rates")
