@@ -60,7 +60,7 @@ class StuckCell:
 @dataclass(frozen=True)
 class Disconnect:
     """The port went away for ``seconds`` and came back; counters ``first``..``last`` were lost
-    with it (``last`` = ``first`` − 1: nothing lost; None: it never came back)."""
+    with it (``last`` = ``first`` − 1: nothing lost; None: no data came after it)."""
 
     first: int
     last: int | None
@@ -397,7 +397,7 @@ class Acquisition:
                  "start_s": t(row), "end_s": t(row)} for row, seconds in s.stalls]
         for d in s.disconnects:
             if d.last is None:
-                lost, end = "it never came back", None
+                lost, end = "no data came after it", None
             else:
                 lost, end = (f"{d.last - d.first + 1} sample(s) lost with it (counters "
                              f"{d.first}-{d.last})" if d.last >= d.first else "nothing lost"), t(d.last + 1)
