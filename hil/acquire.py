@@ -230,9 +230,14 @@ class Acquisition:
         if not self._seen.any():
             return None
         block = self._emit(int(self._last[self._seen].max()) + 1, time.monotonic_ns())
+        self._settle()
+        return block
+
+    def _settle(self) -> None:
+        """Judge what is still held for the batched checks (stuck cells, clock lead): the
+        stream ended, or its reader stopped (``issues()`` and ``close()`` call this)."""
         self._check_flat()
         self._note_drift(self._lead.settled(None, everything=True))
-        return block
 
     def _record(self, data: bytes) -> None:
         if self._raw is None:
@@ -384,6 +389,7 @@ class Acquisition:
 
     def issues(self, rate_hz: float, origin: int = 0) -> list[dict]:
         """Quality issues (hil.analysis codes) with times in seconds from counter ``origin``."""
+        self._settle()
         s = self.stats
         t = lambda counter: (counter - origin) / rate_hz  # noqa: E731 - a unit conversion
         out = [{"code": "gap", "message": f"plate {g.plate}: {g.samples} sample(s) missing "
@@ -413,6 +419,7 @@ class Acquisition:
         return out
 
     def close(self) -> None:
+        self._settle()
         if self._raw is not None:
             self._sync()
             os.close(self._raw)

@@ -86,13 +86,26 @@ def _shortened(message: str) -> str:
 
 
 def _is_users(error: BaseException) -> bool:
-    """Input the user can fix: our own error classes (named ValueErrors of sim and hil: bad
-    scenario, plate, fault, recording...), files and ports (OSError), undecodable text. A bare
-    ValueError, a TypeError or an IndexError is a fault of the program."""
+    """Input the user can fix: files and ports (OSError), undecodable text, and a ValueError
+    that sim or hil raised on purpose (our error classes, or a message raised in our own code).
+    A ValueError from inside numpy or another library, a TypeError, an IndexError... is a fault
+    of the program."""
     if isinstance(error, (UsageError, OSError, UnicodeError)):
         return True
-    return isinstance(error, ValueError) and type(error) is not ValueError and \
-        type(error).__module__.split(".")[0] in ("hil", "sim")
+    if not isinstance(error, ValueError):
+        return False
+    if type(error).__module__.split(".")[0] in ("hil", "sim"):
+        return True
+    innermost = error.__traceback__
+    while innermost is not None and innermost.tb_next is not None:
+        innermost = innermost.tb_next
+    if innermost is None:
+        return False
+    from pathlib import Path
+
+    raised_in = Path(innermost.tb_frame.f_code.co_filename).resolve()
+    ours = Path(__file__).resolve().parent  # hil/, and sim/ beside it
+    return any(raised_in.is_relative_to(root) for root in (ours, ours.parent / "sim"))
 
 
 def _internal_error(error: BaseException) -> int:

@@ -95,3 +95,17 @@ def test_a_fault_of_the_program_names_its_log_and_is_not_a_usage_error(tmp_path)
     assert "TypeError: unsupported operand" in line
     (log,) = tmp_path.glob("forcebench-crash-*.log")
     assert str(log) in line and "Traceback" in log.read_text() and "broken" in log.read_text()
+
+
+def test_a_value_error_from_inside_numpy_is_the_programs_fault(tmp_path):
+    """A ValueError raised on purpose in our code is the user's (exit 2); one raised inside a
+    library on the way (here numpy, handed a shape it refuses) is ours (exit 70)."""
+    trace = tmp_path / "t.txt"
+    trace.write_text("700\n" * 100)
+    code = ("import sys, numpy as np, hil.analysis.multi as m, hil.cli as c\n"
+            "def broken(test): np.zeros(3).reshape(2, 2)\n"
+            "m.module_for = broken\n"
+            f"sys.exit(c.main(['analyse', {str(trace)!r}, '--test', 'cmj', '--rate', '1000']))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=TIMEOUT_S,
+                          env={**os.environ, "TMPDIR": str(tmp_path)})
+    one_line(done, 70, "ValueError: cannot reshape")
