@@ -141,10 +141,13 @@ class Acquisition:
         self._cut_frame = False
 
     def _open_raw(self, path: str | Path) -> int:
+        cal = self.calibration
         meta = {"format": "forcebench raw frames (hil.protocol)", "plate": self.plate.url,
                 "plates": self.plates, "channels": self.plate.channels,
-                "scale": self.calibration.scale.tolist(),
-                "offset": self.calibration.offset.tolist()}
+                "scale": cal.scale.tolist(), "offset": cal.offset.tolist(),
+                "quadratic": None if cal.quadratic is None else cal.quadratic.tolist(),
+                "matrix": None if cal.matrix is None else cal.matrix.tolist(),
+                **_describe(self.plate)}
         Path(str(path) + ".json").write_text(json.dumps(meta, indent=1))
         return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
@@ -540,6 +543,16 @@ class _LeadWindows:
         return out
 
 
+def _describe(plate: Plate) -> dict:
+    """The plate's identity and rate for a raw record's sidecar (None where it cannot say)."""
+    out: dict = {"identity": None, "rate_hz": None}
+    try:
+        out["identity"], out["rate_hz"] = plate.identify(), plate.get_rate()
+    except (PlateError, ValueError, TypeError):
+        pass
+    return out
+
+
 class RawPlate(Plate):
     """A raw recording played back as if it were a plate (read only)."""
 
@@ -548,9 +561,11 @@ class RawPlate(Plate):
         try:
             meta = json.loads(Path(str(path) + ".json").read_text())
             self.plates, self.channels = int(meta["plates"]), int(meta["channels"])
-            self.source = str(meta.get("plate", "an unknown plate"))
+            extra = {k: None if meta.get(k) is None else np.array(meta[k], dtype=float)
+                     for k in ("quadratic", "matrix")}
             self.calibration = protocol.Calibration(np.array(meta["scale"], dtype=float),
-                                                    np.array(meta["offset"], dtype=float))
+                                                    np.array(meta["offset"], dtype=float), **extra)
+            self.identity, self.rate_hz = meta.get("identity"), meta.get("rate_hz")
             self.handle = open(path, "rb")
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise PlateError(f"cannot read raw recording {path} (and its {Path(path).name}.json): "
@@ -558,13 +573,19 @@ class RawPlate(Plate):
         self.chunk_bytes = chunk_bytes
 
     def read_calibration(self) -> protocol.Calibration:
-        return self.calibration
+        return self.with_file(self.calibration)
+
+    def identify(self) -> str:
+        if not self.identity:
+            raise PlateError(f"raw recording {self.url} does not say which plate made it")
+        return self.identity
 
     def command(self, name: str, *args) -> str | None:
-        """What a bench asks of any plate: who it is; rate, start and stop are taken as said
-        (the record holds frames, not the rate they were sent at)."""
-        if name == "identify":
-            return f"raw record {self.url} (from {self.source})"
+        """What a bench asks of any plate to stream: the rate must be the one recorded (when the
+        record says it); start, stop and tare change nothing in a recording."""
+        if name == "rate" and self.rate_hz is not None and float(args[0]) != float(self.rate_hz):
+            raise PlateError(f"raw recording {self.url} was made at {float(self.rate_hz):g} Hz, "
+                             f"not {float(args[0]):g} Hz")
         if name in ("rate", "start", "stop", "tare"):
             return None
         raise PlateError(f"a raw recording cannot take the command {name!r}")

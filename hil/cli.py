@@ -213,11 +213,15 @@ def _add_analyse(sub: argparse._SubParsersAction) -> None:
     read.add_argument("--first-plate", choices=SIDES, default=DEFAULT_FIRST_PLATE,
                       help="which foot is on plate 1 (FP1, FZ1, the first device) when the file "
                            f"does not say (default {DEFAULT_FIRST_PLATE})")
+    parser.add_argument("--calibration", metavar="FILE|DIR",
+                        help="for a raw record (RAW.bin, from replay): apply this calibration file, "
+                             "or the one for the recording plate's serial number in DIR")
     parser.set_defaults(run=_run_analyse)
 
 
 def _run_analyse(args: argparse.Namespace) -> int:
     import json
+    from pathlib import Path
 
     from hil.analysis import analyse
     from hil.analysis.readers import Selection, load
@@ -229,9 +233,14 @@ def _run_analyse(args: argparse.Namespace) -> int:
         low, high = OPTION_RANGES[name]
         if value is not None and not low <= value <= high:
             raise UsageError(f"{flag} must be {low:g}–{high:g}, got {value:g}")
-    selection = Selection(force=args.force, left=args.left, right=args.right, time=args.time,
-                          flip=args.flip, first_plate=args.first_plate)
-    recording = load(args.path, args.rate, args.format, selection)
+    if Path(args.path + ".json").is_file() and args.path.endswith(".bin"):
+        recording = _raw_recording(args.path, args.rate, args.calibration)
+    elif args.calibration:
+        raise UsageError("--calibration applies to raw records (RAW.bin with its RAW.bin.json)")
+    else:
+        selection = Selection(force=args.force, left=args.left, right=args.right, time=args.time,
+                              flip=args.flip, first_plate=args.first_plate)
+        recording = load(args.path, args.rate, args.format, selection)
     result = analyse(recording.force, recording.rate_hz, args.test,
                      body_mass_kg=args.body_mass, drop_height_m=args.drop_height)
     # the whole text is built before anything is printed: nothing half-written on failure
@@ -239,6 +248,32 @@ def _run_analyse(args: argparse.Namespace) -> int:
             else recording.description + "\n\n" + analysis_table(result.to_dict()))
     print(text)
     return EXIT_REFUSED if result.refused else EXIT_OK
+
+
+def _raw_recording(path: str, rate_hz: float | None, calibration: str | None):
+    """A raw record (forcebench's own frames) through acquisition, with a calibration file's
+    correction if given: its force per plate, its rate and what it is."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from hil.acquire import Acquisition, RawPlate
+    from hil.calibrate.certificate import apply
+
+    with RawPlate(path) as plate:
+        used = apply(plate, calibration) if calibration else None
+        rate = rate_hz or plate.rate_hz
+        if not rate:
+            raise UsageError(f"{path} does not record its sample rate: give --rate")
+        with Acquisition(plate) as acquisition:
+            blocks = [block.force for block in acquisition.blocks(timeout=0.0)]
+    if not blocks:
+        raise UsageError(f"{path} holds no complete frame")
+    force = np.concatenate(blocks)
+    description = (f"{path}: raw record of {plate.identity or plate.url}, {force.shape[0]} samples "
+                   f"at {rate:g} Hz" + (f", calibration {used}" if used else ""))
+    return SimpleNamespace(force=force if force.shape[1] > 1 else force[:, 0], rate_hz=float(rate),
+                           description=description)
 
 
 def _add_emulate(sub: argparse._SubParsersAction) -> None:

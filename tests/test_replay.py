@@ -407,7 +407,7 @@ def test_a_raw_record_replays_from_the_command_line(tmp_path, capsys):
         status, out, err = _replay(capsys, path, "--plate", url, "--report", tmp_path / f"again{number}")
         again = _report(tmp_path / f"again{number}")
         assert status == first_status, out + err
-        assert again["plate"]["identity"].startswith("raw record")
+        assert again["plate"]["identity"] == live["plate"]["identity"]  # the plate that made it
         for key in ("received", "lost", "corrupt", "resyncs"):
             assert again["frames"][key] == live["frames"][key], key
         assert [t["status"] for t in again["trials"]] == [t["status"] for t in live["trials"]]
