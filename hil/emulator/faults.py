@@ -45,7 +45,7 @@ KINDS: dict[str, tuple[str, dict[str, float | None]]] = {
 PROBABILITIES = ("drop", "corrupt", "slip", "reorder")
 # (low, high) of every parameter: anything outside is a typo, not a fault to emulate
 LIMITS: dict[str, tuple[float, float]] = {
-    "at": (0.0, 86_400.0), "for": (0.0, 600.0), "plate": (-1, 1), "cell": (-1, 3),
+    "at": (0.0, 86_400.0), "for": (0.0, 600.0),
     "limit": (0.0, 1e6), "ppm": (-1e5, 1e5), "drift.rate": (-1e4, 1e4), "rate": (0.0, 1.0)}
 
 
