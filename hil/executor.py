@@ -41,7 +41,7 @@ class LocalExecutor:
     """Processes on this machine; one worker runs in this process (no start-up, easy to debug)."""
 
     def __init__(self, workers: int | None = None) -> None:
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = (os.cpu_count() or 1) if workers is None else int(workers)
         if self.workers < 1:
             raise ExecutorError(f"workers must be at least 1, got {self.workers}")
         self._pool = ProcessPoolExecutor(self.workers) if self.workers > 1 else None
@@ -106,7 +106,7 @@ class DaskExecutor:
         order = {future.key: n for n, future in enumerate(futures)}
         results: list[list[Any] | None] = [None] * len(chunks)
         done = 0
-        for future in dask_completed(futures):
+        for future in dask_completed(futures, loop=self.client.loop):
             results[order[future.key]] = future.result()  # re-raises a worker's exception here
             done += len(chunks[order[future.key]])
             if progress:
