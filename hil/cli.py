@@ -169,7 +169,7 @@ def _add_emulate(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_replay(sub: argparse._SubParsersAction) -> None:
-    """``forcebench replay`` (owned by hil/bench.py)."""
+    """``forcebench replay`` (owned by hil/bench/)."""
     parser = sub.add_parser(
         "replay", help="replay a scenario against a plate and check accuracy and latency",
         description="Simulate the scenario's trials, stream them through the plate, analyse them "

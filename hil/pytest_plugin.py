@@ -38,24 +38,26 @@ class Bench:
 
     def replay(self, scenario: str | Path, *, expect: str = "pass", fast: bool | None = None,
                timeout_s: float = 10.0) -> dict[str, Any]:
-        """Replay ``scenario`` (a TOML file) and assert its verdict is ``expect``; the record.
+        """Replay ``scenario`` (a TOML file) and assert its verdict is ``expect``; the record as
+        in report.json.
 
         ``fast`` defaults to True on emulated plates (latency then unchecked) and False on real
         ones, which stream in real time."""
-        from hil.bench import Settings, replay, summary
-        from hil.drivers import EMULATED_URLS
-        from sim.scenario import load
+        from hil.bench import Settings, load, replay
+        from hil.bench.record import summary
+        from hil.plates import is_emulated
 
         if expect not in ("pass", "fail"):
             raise ValueError(f"expect must be 'pass' or 'fail', got {expect!r}")
         plan = load(scenario)
-        url = self.plate_url or plan.plate.url
-        fast = url in EMULATED_URLS if fast is None else fast
+        url = self.plate_url or plan.url
+        fast = is_emulated(url) if fast is None else fast
         directory = self.directory / (plan.name if not self.records else f"{plan.name}-{len(self.records)}")
-        record, _ = replay(plan, directory, Settings(plate_url=url, fast=fast, timeout_s=timeout_s,
-                                                     progress=False))
+        replayed, _ = replay(plan, directory, Settings(plate_url=url, fast=fast, timeout_s=timeout_s,
+                                                       progress=False))
+        record = replayed.to_dict()
         self.records.append(record)
-        text = summary(record, directory)
+        text = summary(replayed, directory)
         node = self.request.node
         node.add_report_section("call", f"forcebench {plan.name}", text)
         node.user_properties += [

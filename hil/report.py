@@ -29,15 +29,6 @@ class Trace:
     detected_events: Mapping[str, float] = field(default_factory=dict)
 
 
-def latency_summary(latencies_s: Sequence[float]) -> dict[str, float | int | None]:
-    """p50 / p99 / max of the latencies (None when no result was timed)."""
-    values = np.asarray(latencies_s, dtype=float)
-    if values.size == 0:
-        return {"count": 0, "p50_s": None, "p99_s": None, "max_s": None}
-    return {"count": int(values.size), "p50_s": float(np.percentile(values, 50)),
-            "p99_s": float(np.percentile(values, 99)), "max_s": float(values.max())}
-
-
 def write(directory: str | Path, record: Mapping[str, Any], traces: Sequence[Trace] = (),
           latencies_s: Sequence[float] = (), sample_latencies_s: Sequence[float] = ()) -> list[Path]:
     """Write the plots, report.json and report.xml into ``directory``; returns the files written.

@@ -14,7 +14,8 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-G = 9.80665  # m/s² (METRICS.md)
+from scipy.constants import g as G  # standard gravity, 9.80665 m/s² (METRICS.md)
+
 MIN_PASS_RATE = 0.95  # a metric meets the spec when ≥95 % of trials are inside its tolerance
 LATENCY_P99_S = 0.005  # end to end at 1000 Hz, dual plate, over the pseudo-terminal (issue 4)
 SPEC_RATES_HZ = (500.0, 1000.0, 2000.0)  # the spec holds at 500–2000 Hz ...

@@ -1,24 +1,15 @@
-"""Scenario files (TOML): which trials to simulate, on which plate, with which faults, and what to check.
+"""A session of simulated trials: which athletes do which movements, on what simulated plate.
 
-A scenario is plain data. ``sim`` never imports ``hil``: faults travel as plain tables for the
-emulator's own parser, and the metrics to check default to ``None`` (the bench then checks every
-truth metric the spec has a tolerance for).
+The part of a scenario file (TOML) that belongs to the simulator; the bench reads the rest (the
+plate's URL, faults, what to check: hil.bench.scenario) and hands this part to ``Reader.session``.
+``sim`` never imports ``hil``.
 
-    name = "quick"                      # optional, defaults to the file's stem
-    description = "..."                 # optional
     gap_s = 0.5                         # quiet, unloaded plate between trials (s)
 
     [plate]
-    url = "emulated"                    # any plate URL; --plate overrides it
     rate_hz = 1000                      # sample rate (Hz), 250–4000
     plates = 2                          # 1 or 2 (left/right)
     noise = "typical"                   # none | typical | high
-
-    [check]
-    metrics = ["jump_height_m"]         # optional; default: every truth metric with a tolerance
-    min_pass_rate = 0.95                # share of trials a metric must pass (METRICS.md: 95 %)
-    latency_p99_ms = 5.0                # default: the spec's 5 ms; checked in real-time replays only
-    expect_issues = ["gap"]             # acquisition issues the faults below must produce
 
     [[trials]]                          # one table per group of trials
     test = "cmj"                        # cmj | sj | dj | hops | iso | run
@@ -27,18 +18,12 @@ truth metric the spec has a tolerance for).
     mass_range_kg = [45, 120]           # evenly spaced over the group; or mass_kg = 80 | [60, 90]
     rate_hz = 2000                      # optional: this group at another rate (its own stream)
     options = { leg = "left" }          # movement options (checked against the movement's own list)
-
-    [[faults]]                          # optional, passed to the emulator's fault parser
-    kind = "drop"                       # (hil/emulator/faults.py: drop, corrupt, slip, stall, ...)
-    rate = 0.0005
 """
 from __future__ import annotations
 
 import importlib
 import math
-import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Mapping
 
 from sim.movements import TESTS
@@ -46,6 +31,8 @@ from sim.plate import PRESETS, RATE_RANGE_HZ
 
 MASS_RANGE_KG = (20.0, 250.0)
 MAX_TRIALS = 10_000
+SESSION_KEYS = ("gap_s", "plate", "trials")  # the scenario file's keys the simulator reads
+PLATE_KEYS = ("rate_hz", "plates", "noise")  # ... and those of its [plate] table
 
 
 class ScenarioError(ValueError):
@@ -54,18 +41,11 @@ class ScenarioError(ValueError):
 
 @dataclass(frozen=True)
 class PlateConfig:
-    url: str = "emulated"
+    """The simulated plate the trials are measured on."""
+
     rate_hz: float = 1000.0
     plates: int = 1
     noise: str = "typical"
-
-
-@dataclass(frozen=True)
-class CheckConfig:
-    metrics: tuple[str, ...] | None = None
-    min_pass_rate: float = 0.95
-    latency_p99_ms: float | None = None
-    expect_issues: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,14 +65,11 @@ class TrialPlan:
 
 
 @dataclass(frozen=True)
-class Scenario:
-    name: str
-    description: str
-    source: str
+class Session:
+    """The trials, in order, with the quiet gap the plate shows after each."""
+
     plate: PlateConfig
-    check: CheckConfig
     trials: tuple[TrialPlan, ...]
-    faults: tuple[Mapping[str, Any], ...] = ()
     gap_s: float = 0.5
 
     @property
@@ -101,27 +78,8 @@ class Scenario:
         return tuple(dict.fromkeys(trial.rate_hz for trial in self.trials))
 
 
-def load(path: str | Path) -> Scenario:
-    """Read and validate a scenario file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError(f"{path}: cannot read scenario: {getattr(error, 'strerror', None) or error}") from None
-    return loads(text, source=str(path), default_name=path.stem)
-
-
-def loads(text: str, *, source: str = "<scenario>", default_name: str = "scenario") -> Scenario:
-    """Parse and validate scenario TOML text; ``source`` names it in error messages."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError(f"{source}: not valid TOML: {error}") from None
-    return _Reader(source).scenario(data, default_name)
-
-
-class _Reader:
-    """Validation with messages of the form ``file: key: problem``."""
+class Reader:
+    """Validation with messages of the form ``file: key: problem`` (the bench reuses it)."""
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -164,15 +122,10 @@ class _Reader:
             raise self.fail(key, f"must be a list of strings, got {_kind(value)}")
         return tuple(self.text(item, f"{key}[{i}]") for i, item in enumerate(value))
 
-    def scenario(self, data: dict[str, Any], default_name: str) -> Scenario:
-        self.table(data, "", ("name", "description", "gap_s", "plate", "check", "trials", "faults"))
-        name = self.text(data.get("name", default_name), "name")
-        description = data.get("description", "")
-        if not isinstance(description, str):
-            raise self.fail("description", f"must be a string, got {_kind(description)}")
+    def session(self, data: Mapping[str, Any]) -> Session:
+        """The simulator's part of a scenario (``SESSION_KEYS``; other keys are the caller's)."""
         gap_s = self.number(data.get("gap_s", 0.5), "gap_s", 0.0, 60.0)
         plate = self.plate(data.get("plate", {}))
-        check = self.check(data.get("check", {}))
         groups = data.get("trials")
         if not isinstance(groups, list) or not groups:
             raise self.fail("trials", "at least one [[trials]] table is required")
@@ -181,35 +134,14 @@ class _Reader:
             trials.extend(self.group(group, f"trials[{number}]", plate, first_index=len(trials)))
             if len(trials) > MAX_TRIALS:
                 raise self.fail("trials", f"more than {MAX_TRIALS} trials in all")
-        faults = data.get("faults", [])
-        if not isinstance(faults, list) or not all(isinstance(f, dict) for f in faults):
-            raise self.fail("faults", "must be an array of tables ([[faults]])")
-        if check.expect_issues and not faults:
-            raise self.fail("check.expect_issues", "expects issues but the scenario has no [[faults]]")
-        return Scenario(name=name, description=description, source=self.source, plate=plate,
-                        check=check, trials=tuple(trials), faults=tuple(dict(f) for f in faults),
-                        gap_s=gap_s)
+        return Session(plate=plate, trials=tuple(trials), gap_s=gap_s)
 
     def plate(self, data: Any) -> PlateConfig:
-        self.table(data, "plate", ("url", "rate_hz", "plates", "noise"))
+        self.table(data, "plate", PLATE_KEYS)
         return PlateConfig(
-            url=self.text(data.get("url", "emulated"), "plate.url"),
             rate_hz=self.number(data.get("rate_hz", 1000.0), "plate.rate_hz", *RATE_RANGE_HZ),
             plates=self.integer(data.get("plates", 1), "plate.plates", 1, 2),
             noise=self.text(data.get("noise", "typical"), "plate.noise", tuple(PRESETS)))
-
-    def check(self, data: Any) -> CheckConfig:
-        self.table(data, "check", ("metrics", "min_pass_rate", "latency_p99_ms", "expect_issues"))
-        metrics = self.strings(data["metrics"], "check.metrics") if "metrics" in data else None
-        if metrics is not None and not metrics:
-            raise self.fail("check.metrics", "is empty (leave it out to check every metric)")
-        latency = data.get("latency_p99_ms")
-        return CheckConfig(
-            metrics=metrics,
-            min_pass_rate=self.number(data.get("min_pass_rate", 0.95), "check.min_pass_rate", 0.0, 1.0),
-            latency_p99_ms=None if latency is None else self.number(
-                latency, "check.latency_p99_ms", 0.001, 60_000.0),
-            expect_issues=self.strings(data.get("expect_issues", []), "check.expect_issues"))
 
     def group(self, data: Any, key: str, plate: PlateConfig, first_index: int) -> list[TrialPlan]:
         self.table(data, key, ("test", "count", "seed", "seeds", "mass_kg", "mass_range_kg",

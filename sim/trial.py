@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-G = 9.80665  # m/s², standard gravity (METRICS.md)
+from scipy.constants import g as G  # standard gravity, 9.80665 m/s² (METRICS.md): defined once, by scipy
 
 
 class SimulationError(ValueError):

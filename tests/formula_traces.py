@@ -6,8 +6,7 @@ Event times fall between samples (``phase``) so that sub-sample timing is exerci
 from __future__ import annotations
 
 import numpy as np
-
-G = 9.80665
+from scipy.constants import g as G  # standard gravity (METRICS.md)
 
 
 def _noise(n: int, sd: float, rng: np.random.Generator | None) -> np.ndarray:

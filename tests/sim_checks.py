@@ -6,9 +6,8 @@ and their ends are located by fitting a parabola to the three samples next to th
 from __future__ import annotations
 
 import numpy as np
+from scipy.constants import g as G  # standard gravity (METRICS.md)
 from scipy.integrate import simpson
-
-G = 9.80665
 
 
 def contacts(force: np.ndarray) -> list[tuple[int, int]]:

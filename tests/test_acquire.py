@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from hil.acquire import Acquisition, RawPlate
-from hil.drivers import PlateError, open_plate
+from hil.drivers import PlateError
+from hil.plates import open_plate
 from hil.emulator import EmulatedPlate, read_timing_log, write_source
 from hil.emulator.source import read_source
 
@@ -151,7 +152,7 @@ def test_raw_record_survives_the_plate_dying(source_path, tmp_path):
                 got.append(block.cells)
                 assert os.path.getsize(raw) == acq.stats.bytes  # on disk as it arrives
                 if sum(len(g) for g in got) > 300:
-                    os.kill(plate.emulator.process.pid, signal.SIGKILL)  # a pulled plug
+                    os.kill(plate.server.process.pid, signal.SIGKILL)  # a pulled plug
         acq.close()
     got = np.concatenate(got)
     with Acquisition(RawPlate(raw)) as again:

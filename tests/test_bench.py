@@ -1,11 +1,15 @@
-"""hil.bench pieces: trial routing by sample index, holes, latency attachment, evaluation."""
+"""hil.bench stages: trial routing by sample index, holes, latency attachment, evaluation."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from hil import bench
 from hil.analysis.result import Issue, Result
+from hil.bench import plan, score, stream
+from hil.bench.record import LatencyRecord, LatencySummary
 from hil.emulator.timing import TIMING_DTYPE
-from sim.scenario import TrialPlan, loads
+from hil.spec import PassRate
+from sim.scenario import TrialPlan
 from sim.trial import Trial, Truth
 
 
@@ -34,7 +38,7 @@ def _runs(lengths, gap):
     runs, position = [], 0
     for i, n in enumerate(lengths):
         plan = TrialPlan(i, "cmj", i, 70.0, 1000.0)
-        runs.append(bench.TrialRun(plan, _trial(n), position, Recorder(0.0),
+        runs.append(stream.TrialRun(plan, _trial(n), position, Recorder(0.0),
                                    np.full((n, 2), np.nan)))
         position += n + gap
     return runs, position
@@ -43,29 +47,29 @@ def _runs(lengths, gap):
 @pytest.mark.parametrize("block", [1, 7, 100, 1000])
 def test_router_cuts_at_trial_boundaries_for_any_block_size(block):
     runs, total = _runs([50, 80, 30], gap=10)
-    router = bench.Router(runs, total)
-    stream = np.arange(total * 2, dtype=float).reshape(total, 2)
+    router = stream.Router(runs, total)
+    data = np.arange(total * 2, dtype=float).reshape(total, 2)
     for first in range(0, total, block):
-        router.feed(first, stream[first:first + block])
+        router.feed(first, data[first:first + block])
     router.finish()
     for run in runs:
         got = np.concatenate(run.analyser.rows)
-        assert np.array_equal(got, stream[run.start:run.stop])
+        assert np.array_equal(got, data[run.start:run.stop])
         assert np.array_equal(run.force, got) and run.analyser.finished == 1 and run.done
 
 
 def test_router_fills_holes_with_nan_and_ignores_repeats():
     runs, total = _runs([50], gap=5)
-    router = bench.Router(runs, total)
-    stream = np.ones((total, 2))
-    router.feed(0, stream[:20])
-    router.feed(30, stream[30:40])  # samples 20..29 never arrived
-    router.feed(35, stream[35:45])  # 35..39 again
+    router = stream.Router(runs, total)
+    data = np.ones((total, 2))
+    router.feed(0, data[:20])
+    router.feed(30, data[30:40])  # samples 20..29 never arrived
+    router.feed(35, data[35:45])  # 35..39 again
     router.finish()  # the stream ended early: 45..49 are missing too
     force = runs[0].force
     assert np.isnan(force[20:30]).all() and np.isfinite(force[30:45]).all() and np.isnan(force[45:]).all()
     assert sum(r.shape[0] for r in runs[0].analyser.rows) == 50
-    assert bench.hole_spans(force, 1000.0) == [(0.020, 0.029), (0.045, 0.049)]
+    assert score.hole_spans(force, 1000.0) == [(0.020, 0.029), (0.045, 0.049)]
 
 
 def test_latency_is_emit_time_minus_write_time_of_the_needed_sample():
@@ -78,7 +82,7 @@ def test_latency_is_emit_time_minus_write_time_of_the_needed_sample():
     timing = np.zeros(220, dtype=TIMING_DTYPE)
     timing["counter"] = (np.arange(220) + 2**32 - 60) % 2**32  # the counter wraps mid-stream
     timing["write_ns"] = np.arange(220) * 100_000  # 0.1 ms per sample
-    bench.attach_latencies(runs, timing, counter0=2**32 - 60, rate_hz=1000.0)
+    score.attach_latencies(runs, timing, counter0=2**32 - 60, rate_hz=1000.0)
     assert runs[0].latencies_s == pytest.approx([0.010 - 0.0050])
     assert runs[1].latencies_s == pytest.approx([0.030 - 0.0120, 0.030 - 0.0199, 0.030 - 0.0199])
 
@@ -86,7 +90,7 @@ def test_latency_is_emit_time_minus_write_time_of_the_needed_sample():
 def _run_with(result, acquisition=()):
     plan = TrialPlan(0, "cmj", 0, 70.0, 1000.0)
     truth = {"jump_height_m": 0.30, "peak_force_n": 1800.0, "flight_time_s": 0.5}
-    run = bench.TrialRun(plan, _trial(100, truth), 0, Recorder(), np.zeros((100, 2)), fed=100)
+    run = stream.TrialRun(plan, _trial(100, truth), 0, Recorder(), np.zeros((100, 2)), fed=100)
     if result is not None:
         run.results.append((result, 0))
     run.acquisition_issues.extend(acquisition)
@@ -99,63 +103,59 @@ def _result(metrics, issues=(), needed=1.0):
 
 def test_evaluate_pass_fail_and_missing():
     good = _result({"jump_height_m": 0.301, "peak_force_n": 1801.0, "flight_time_s": 0.5})
-    record, checks = bench.evaluate(_run_with(good), None, (), 1000.0)
-    assert record["status"] == "pass" and len(checks) == 3 and all(c.passed for c in checks)
+    record, checks = score.evaluate(_run_with(good), None, (), 1000.0)
+    assert record.status == "pass" and len(checks) == 3 and all(c.passed for c in checks)
     bad = _result({"jump_height_m": 0.31, "peak_force_n": 1801.0, "flight_time_s": 0.5})
-    record, checks = bench.evaluate(_run_with(bad), ["jump_height_m"], (), 1000.0)
-    assert record["status"] == "fail" and [c.name for c in checks] == ["jump_height_m"]
-    record, checks = bench.evaluate(_run_with(None), None, (), 1000.0)
-    assert record["status"] == "fail" and "no result" in record["notes"][0]
+    record, checks = score.evaluate(_run_with(bad), ["jump_height_m"], (), 1000.0)
+    assert record.status == "fail" and [c.name for c in checks] == ["jump_height_m"]
+    record, checks = score.evaluate(_run_with(None), None, (), 1000.0)
+    assert record.status == "fail" and "no result" in record.notes[0]
     assert all(c.measured is None and not c.passed for c in checks)
 
 
 def test_evaluate_trial_hit_by_a_hole():
-    gap = {"code": "gap", "message": "3 samples lost", "start_s": 0.5, "end_s": 0.502}
+    gap = Issue("gap", "3 samples lost", 0.5, 0.502)
     honest = _result({"peak_force_n": 1800.0}, [Issue("nonfinite_samples", "3", 0.5, 0.502)])
-    record, checks = bench.evaluate(_run_with(honest, [gap]), None, ("gap",), 1000.0)
-    assert record["status"] == "flagged" and checks == []  # flagged trials do not count
-    assert record["quality"]["issues"][0]["code"] == "gap"
-    record, _ = bench.evaluate(_run_with(honest, [gap]), None, (), 1000.0)
-    assert record["status"] == "fail" and "unexpected acquisition issues: gap" in record["notes"]
+    record, checks = score.evaluate(_run_with(honest, [gap]), None, ("gap",), 1000.0)
+    assert record.status == "flagged" and checks == []  # flagged trials do not count
+    assert record.issues[0].code == "gap"
+    record, _ = score.evaluate(_run_with(honest, [gap]), None, (), 1000.0)
+    assert record.status == "fail" and "unexpected acquisition issues: gap" in record.notes
     confident = _result({"jump_height_m": 0.3}, needed=1.0)
-    record, _ = bench.evaluate(_run_with(confident, [gap]), None, ("gap",), 1000.0)
-    assert record["status"] == "fail" and "confident metrics" in record["notes"][0]
+    record, _ = score.evaluate(_run_with(confident, [gap]), None, ("gap",), 1000.0)
+    assert record.status == "fail" and "confident metrics" in record.notes[0]
     after = _result({"jump_height_m": 0.3}, needed=0.4)  # emitted before the hole: fine
-    record, _ = bench.evaluate(_run_with(after, [gap]), None, ("gap",), 1000.0)
-    assert record["status"] == "flagged"
-
-
-def test_scenario_metrics_without_a_tolerance_are_refused_up_front():
-    good = loads('[check]\nmetrics = ["jump_height_m", "hop_count"]\n[[trials]]\ntest = "cmj"')
-    assert bench.check_names(good) == ("jump_height_m", "hop_count")
-    bad = loads('[check]\nmetrics = ["takeoff_s"]\n[[trials]]\ntest = "cmj"', source="s.toml")
-    with pytest.raises(bench.BenchError, match="s.toml: check.metrics: .*'takeoff_s'"):
-        bench.check_names(bad)
+    record, _ = score.evaluate(_run_with(after, [gap]), None, ("gap",), 1000.0)
+    assert record.status == "flagged"
 
 
 def test_verdict_reasons():
-    record = {"pass_rates": [{"test": "cmj", "metric": "jump_height_m", "passed": 9, "total": 10,
-                              "rate": 0.9, "min_rate": 0.95, "met": False}],
-              "trials": [{"label": "000-cmj", "status": "fail", "notes": ["the analysis emitted no result"]}],
-              "latency": {"checked": True, "met": False, "p50_s": 0.002, "p99_s": 0.009,
-                          "max_s": 0.01, "count": 10, "limit_p99_s": 0.005}}
-    reasons = bench.verdict(record, ["gap", "crc_error"], {"gap", "clock_drift", "stall"})
+    rates = [PassRate("cmj", "jump_height_m", 9, 10, 0.95)]
+    trials = [_record("fail", ("the analysis emitted no result",))]
+    latency = LatencyRecord(LatencySummary(10, 0.002, 0.009, 0.01), 0.005, True, False, None,
+                            LatencySummary())
+    reasons = score.verdict(rates, trials, latency, ["gap", "crc_error"], {"gap", "clock_drift", "stall"})
     assert len(reasons) == 5
     assert "90.0 %" in reasons[0] and "no result" in reasons[1] and "'crc_error'" in reasons[2]
     assert reasons[3] == "acquisition issues the scenario does not expect: clock_drift"
     assert "p99 9.00 ms" in reasons[4]
-    record["pass_rates"][0]["met"] = True
-    record["trials"][0]["status"] = "pass"
-    record["latency"]["met"] = True
-    assert bench.verdict(record, ["gap"], {"gap", "stall"}) == []  # a stall only delays
+    rates = [PassRate("cmj", "jump_height_m", 10, 10, 0.95)]
+    latency = LatencyRecord(LatencySummary(10, 0.002, 0.004, 0.004), 0.005, True, True, None,
+                            LatencySummary())
+    assert score.verdict(rates, [_record("pass")], latency, ["gap"], {"gap", "stall"}) == []  # a stall only delays
+
+
+def _record(status, notes=()):
+    record, _ = score.evaluate(_run_with(_result({"jump_height_m": 0.3})), None, (), 1000.0)
+    return replace(record, status=status, notes=tuple(notes))
 
 
 def test_a_stall_delays_samples_but_does_not_flag_the_trial():
-    stall = {"code": "stall", "message": "no data for 0.2 s", "start_s": 0.5, "end_s": 0.5}
+    stall = Issue("stall", "no data for 0.2 s", 0.5, 0.5)
     good = _result({"jump_height_m": 0.3, "peak_force_n": 1800.0, "flight_time_s": 0.5})
-    record, checks = bench.evaluate(_run_with(good, [stall]), None, (), 1000.0)
-    assert record["status"] == "pass" and len(checks) == 3
-    assert record["acquisition_issues"] == [] and record["quality"]["issues"][0]["code"] == "stall"
+    record, checks = score.evaluate(_run_with(good, [stall]), None, (), 1000.0)
+    assert record.status == "pass" and len(checks) == 3
+    assert record.acquisition_issues == () and record.issues[0].code == "stall"
 
 
 def test_assign_issues_to_trials_in_trial_time_and_explain_every_hole():
@@ -164,14 +164,13 @@ def test_assign_issues_to_trials_in_trial_time_and_explain_every_hole():
     runs[1].force[:] = 1.0
     runs[1].force[10:13, 1] = np.nan  # a hole the acquisition explains
     runs[1].force[60, 0] = np.nan  # one nobody explained (e.g. the stream ended)
-    issues = [{"code": "gap", "message": "3 missing", "start_s": 0.160, "end_s": 0.163},
-              {"code": "gap", "message": "in the quiet gap", "start_s": 0.120, "end_s": 0.121},
-              {"code": "crc_error", "message": "2 corrupt", "start_s": None, "end_s": None}]
-    bench.assign_issues(runs, issues, 1000.0)
+    issues = [Issue("gap", "3 missing", 0.160, 0.163), Issue("gap", "in the quiet gap", 0.120, 0.121),
+              Issue("crc_error", "2 corrupt")]
+    score.assign_issues(runs, issues, 1000.0)
     assert runs[0].acquisition_issues == []
     first, second = runs[1].acquisition_issues
-    assert first["message"] == "3 missing" and first["start_s"] == pytest.approx(0.010)
-    assert second["code"] == "gap" and second["start_s"] == pytest.approx(0.060)
+    assert first.message == "3 missing" and first.start_s == pytest.approx(0.010)
+    assert second.code == "gap" and second.start_s == pytest.approx(0.060)
 
 
 class Crashing(Recorder):
@@ -184,13 +183,13 @@ class Crashing(Recorder):
 def test_an_analysis_that_crashes_fails_its_trial_and_the_bench_goes_on():
     runs, total = _runs([50, 50], gap=0)
     runs[0].analyser = Crashing()
-    router = bench.Router(runs, total)
+    router = stream.Router(runs, total)
     for first in range(0, total, 10):
         router.feed(first, np.ones((10, 2)))
     assert runs[0].crash == "the analysis raised IndexError: index 7 is out of bounds"
     assert runs[1].done and len(runs[1].analyser.rows) == 5 and runs[1].results
-    record, _ = bench.evaluate(runs[0], None, (), 1000.0)
-    assert record["status"] == "fail" and record["notes"] == [runs[0].crash]
+    record, _ = score.evaluate(runs[0], None, (), 1000.0)
+    assert record.status == "fail" and record.notes == (runs[0].crash,)
 
 
 def test_progress_is_a_bar_on_a_terminal_and_periodic_lines_otherwise(monkeypatch):
@@ -217,14 +216,21 @@ def test_progress_is_a_bar_on_a_terminal_and_periodic_lines_otherwise(monkeypatc
 
 
 def test_drop_jumps_tell_the_analysis_their_box_height():
-    assert bench.drop_height(TrialPlan(0, "dj", 0, 70.0, 1000.0, {"drop_height_m": 0.45})) == 0.45
-    assert bench.drop_height(TrialPlan(0, "dj", 0, 70.0, 1000.0)) == 0.30  # sim.movements.dj's default
-    assert bench.drop_height(TrialPlan(0, "cmj", 0, 70.0, 1000.0)) is None
+    assert plan.drop_height(TrialPlan(0, "dj", 0, 70.0, 1000.0, {"drop_height_m": 0.45})) == 0.45
+    assert plan.drop_height(TrialPlan(0, "dj", 0, 70.0, 1000.0)) == 0.30  # sim.movements.dj's default
+    assert plan.drop_height(TrialPlan(0, "cmj", 0, 70.0, 1000.0)) is None
 
 
 def test_a_crash_fails_the_trial_even_when_the_acquisition_lost_samples():
-    gap = {"code": "gap", "message": "1 sample missing", "start_s": 0.5, "end_s": 0.501}
+    gap = Issue("gap", "1 sample missing", 0.5, 0.501)
     run = _run_with(None, [gap])
     run.crash = "the analysis raised ValueError: shapes (12,) (21,)"
-    record, checks = bench.evaluate(run, None, ("gap",), 1000.0)
-    assert record["status"] == "fail" and run.crash in record["notes"] and checks == []
+    record, checks = score.evaluate(run, None, ("gap",), 1000.0)
+    assert record.status == "fail" and run.crash in record.notes and checks == []
+
+
+def test_latency_summary():
+    summary = LatencySummary.of(np.arange(1, 101) / 1000)
+    assert summary.count == 100 and summary.max_s == pytest.approx(0.1)
+    assert summary.p50_s == pytest.approx(0.0505) and summary.p99_s == pytest.approx(0.09901)
+    assert LatencySummary.of([]) == LatencySummary(0, None, None, None)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from hil import protocol as P
-from hil.drivers import (PlateCommandError, PlateError, PlateTimeout, PlateUrlError,
-                         open_plate)
+from hil.drivers import PlateCommandError, PlateError, PlateTimeout, PlateUrlError
+from hil.plates import open_plate
 
 SIM_YAML = Path(__file__).resolve().parents[1] / "fixtures" / "visa" / "forceplate.yaml"
 SIM_URL = f"TCPIP::127.0.0.1::5025::SOCKET@{SIM_YAML}@sim"
@@ -60,7 +60,7 @@ def test_streams_frames_then_stops(plate):
 
 def test_emulator_process_is_cleaned_up_on_close():
     plate = open_plate("emulated", timeout=3)
-    process = plate.emulator.process
+    process = plate.server.process
     plate.start()
     plate.close()
     assert process.poll() is not None

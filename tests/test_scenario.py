@@ -1,10 +1,12 @@
-"""sim.scenario: TOML scenarios, strict validation, and the shipped scenario files."""
+"""Scenario files: the bench's part (hil.bench.scenario) and the simulator's (sim.scenario),
+strict validation, and the shipped scenario files."""
 from pathlib import Path
 
 import pytest
 
-from sim import scenario
-from sim.scenario import ScenarioError, loads
+from hil.bench import scenario
+from hil.bench.scenario import ScenarioError, loads
+from hil.emulator.faults import Fault
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.toml"))
@@ -17,8 +19,9 @@ test = "cmj"
 
 def test_minimal_scenario_has_documented_defaults():
     s = loads(MINIMAL, default_name="mini")
-    assert s.name == "mini" and s.gap_s == 0.5 and s.faults == ()
-    assert (s.plate.url, s.plate.rate_hz, s.plate.plates, s.plate.noise) == ("emulated", 1000.0, 1, "typical")
+    assert s.name == "mini" and s.session.gap_s == 0.5 and s.faults == ()
+    plate = s.session.plate
+    assert (s.url, plate.rate_hz, plate.plates, plate.noise) == ("emulated", 1000.0, 1, "typical")
     assert s.check.metrics is None and s.check.min_pass_rate == 0.95 and s.check.latency_p99_ms is None
     (trial,) = s.trials
     assert (trial.index, trial.test, trial.seed, trial.mass_kg, trial.rate_hz) == (0, "cmj", 0, None, 1000.0)
@@ -49,14 +52,14 @@ rate_hz = 2000
 options = { leg = "left", hops = 8 }
 [[faults]]
 kind = "drop"
-at_s = 1.5
+rate = 0.001
 """)
     assert [t.seed for t in s.trials] == [100, 101, 102, 7, 8, 9]
     assert [t.mass_kg for t in s.trials] == [50.0, 80.0, 110.0, 60.0, 90.0, 60.0]
     assert [t.index for t in s.trials] == list(range(6))
     assert s.rates_hz == (1000.0, 2000.0)
     assert s.trials[3].options == {"leg": "left", "hops": 8} and s.trials[0].options == {}
-    assert s.faults == ({"kind": "drop", "at_s": 1.5},)
+    assert s.faults == (Fault("drop", {"rate": 0.001, "plate": -1.0}),)
     assert s.check.metrics == ("jump_height_m",) and s.check.latency_p99_ms == 5.0
     with pytest.raises(Exception):
         s.trials[0].test = "sj"  # frozen
@@ -95,6 +98,9 @@ def test_default_seeds_differ_across_groups():
     ("[[trials]]\ntest = 'hops'\noptions = { drop_height_m = 0.3 }", "trials[0].options.drop_height_m", "unknown option for hops"),
     ("[[trials]]\ntest = 'cmj'\n[[trials]]\ntest = 'dj'\nrate_hz = 100000", "trials[1].rate_hz", "outside"),
     ("faults = 3\n" + MINIMAL, "faults", "array of tables"),
+    ("[[faults]]\nkind = 'gremlin'\n" + MINIMAL, "faults", "unknown fault kind"),
+    ("[[faults]]\nkind = 'drop'\nat_s = 1.5\n" + MINIMAL, "faults", "unknown parameter"),
+    ("[check]\nmetrics = ['takeoff_s']\n" + MINIMAL, "check.metrics", "no tolerance for 'takeoff_s'"),
     ("[[trials]\ntest = 'cmj'", "", "not valid TOML"),
 ])
 def test_invalid_scenarios_fail_with_one_line_naming_file_key_and_problem(text, key, problem):
@@ -127,7 +133,7 @@ def test_shipped_scenarios_cover_what_issue_4_asks_for():
     assert {t.test for t in cmj.trials} == {"cmj"} and len(cmj.rates_hz) >= 2
     assert len({t.mass_kg for t in cmj.trials}) >= 5
     battery = scenario.load(ROOT / "scenarios" / "prehab_battery.toml")
-    assert battery.plate.plates == 2
+    assert battery.plates == 2
     assert {"cmj", "dj", "hops", "iso"} <= {t.test for t in battery.trials}
     assert any(t.test == "hops" and "leg" in t.options for t in battery.trials)
     assert {t.test for t in scenario.load(ROOT / "scenarios" / "running_steps.toml").trials} == {"run"}

@@ -1,11 +1,15 @@
 """What the analysis returns: metrics, events, per-repetition values and their quality."""
 from __future__ import annotations
 
+import importlib.metadata
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 ANALYSER_NAME = "forcebench"
-ANALYSER_VERSION = "0.1.0"
+try:  # the installed package's version (pyproject.toml), so a report names the exact analyser
+    ANALYSER_VERSION = importlib.metadata.version(ANALYSER_NAME)
+except importlib.metadata.PackageNotFoundError:  # a source tree that was never installed
+    ANALYSER_VERSION = "unknown"
 
 
 @dataclass(frozen=True)

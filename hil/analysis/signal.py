@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.constants import g as G  # standard gravity, 9.80665 m/s² (METRICS.md)
 
 from hil.analysis.events import spans
 from hil.analysis.result import Issue
 
-G = 9.80665  # m/s² (METRICS.md)
 NEGATIVE_N = 20.0  # a plate reading below −20 N is off zero (noise is 0.5–3 N RMS)
 NEGATIVE_S = 0.005  # ... for at least this long
 SATURATION_DROP = 0.01  # a clipped plateau: force rose to it by >1 % ...

@@ -1,81 +1,15 @@
-"""Plates behind one interface; a plate is a URL.
+"""Drivers: one per kind of transport, each behind the one Plate interface (hil.drivers.base).
 
-    emulated                 start the serial emulator on a pseudo-terminal, talk pyserial
-    emulated+scpi            start the SCPI emulator on 127.0.0.1, talk pyvisa-py
-    /dev/ttyUSB0, socket://host:port, rfc2217://host:port, loop://   any pyserial URL
-    TCPIP::host::port::SOCKET (or any VISA resource) [@backend], e.g. ...@path/to.yaml@sim
+    SerialPlate(url)               any pyserial URL: /dev/ttyUSB0, socket://, rfc2217://, loop://
+    VisaPlate(resource, backend)   any VISA resource through pyvisa (pyvisa-py, pyvisa-sim)
+
+They know nothing of emulators: hil.plates turns a plate URL into a driver and starts an
+emulator when the URL asks for one.
 """
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-from typing import Iterable, Mapping
-
-from ..emulator.faults import Fault, parse_faults
-from ..emulator.source import Source, write_source
 from .base import (Plate, PlateCommandError, PlateDisconnected, PlateError, PlateTimeout,
-                   PlateUrlError)
-from .process import EmulatorProcess
+                   PlateUrlError, Server)
 
-__all__ = ["open_plate", "Plate", "PlateError", "PlateUrlError", "PlateTimeout",
-           "PlateDisconnected", "PlateCommandError", "EMULATED_URLS"]
-
-EMULATED_URLS = {"emulated": "serial", "emulated+serial": "serial", "emulated+scpi": "scpi"}
-SERIAL_PREFIXES = ("/dev/", "socket://", "rfc2217://", "loop://", "spy://", "alt://", "hwgrep://")
-
-
-def open_plate(url: str = "emulated", *, source: str | Path | Source | None = None,
-               fast: bool = False, faults: Iterable[str | Mapping | Fault] = (),
-               timing_log: str | Path | None = None, timeout: float = 5.0, seed: int = 0,
-               once: bool = False, counter_start: int = 0) -> Plate:
-    """Connect to the plate at ``url``; emulator options apply to ``emulated`` URLs only.
-
-    Raises PlateUrlError for a URL of no known kind, PlateTimeout for a plate that does not
-    answer within ``timeout`` seconds, PlateError for anything else that stops us.
-    """
-    url = url.strip()
-    if url in EMULATED_URLS:
-        return _open_emulated(EMULATED_URLS[url], source, fast, parse_faults(faults),
-                              timing_log, timeout, seed, once, counter_start)
-    if source is not None or fast or tuple(faults) or timing_log or once:
-        raise PlateUrlError(f"emulator options need an emulated plate URL, not {url!r}")
-    if "::" in url:
-        from .visa_plate import VisaPlate
-        resource, at, backend = url.partition("@")  # "py", "sim" or "file.yaml@sim"
-        return VisaPlate(resource, backend if "@" in backend else "@" + (backend or "py"), timeout)
-    if url.startswith(SERIAL_PREFIXES) or url.startswith("COM"):
-        from .serial_plate import SerialPlate
-        return SerialPlate(url, timeout)
-    raise PlateUrlError(f"unknown plate URL {url!r}: use emulated, emulated+scpi, a serial "
-                        "port or pyserial URL (/dev/..., socket://, rfc2217://, loop://) "
-                        "or a VISA resource (TCPIP::host::port::SOCKET)")
-
-
-def _open_emulated(transport: str, source, fast: bool, faults: tuple[Fault, ...], timing_log,
-                   timeout: float, seed: int, once: bool, counter_start: int) -> Plate:
-    options = ["--seed", str(seed), "--counter-start", str(counter_start)]
-    scratch = None
-    if isinstance(source, Source):  # hand it over as a file, removed when the plate closes
-        scratch = tempfile.TemporaryDirectory(prefix="forcebench-source-")
-        source = write_source(Path(scratch.name) / "source.npz", source.cells, source.rate_hz,
-                              source.trial_starts, source.trial_names)
-    if source is not None:
-        options += ["--source", str(source)]
-    if fast:
-        options.append("--fast")
-    if once:
-        options.append("--once")
-    if timing_log is not None:
-        options += ["--timing-log", str(timing_log)]
-    for fault in faults:
-        options += ["--fault", fault.to_spec()]
-    emulator = EmulatorProcess(transport, options, timeout, keep_alive=scratch)
-    try:
-        if transport == "serial":
-            from .serial_plate import SerialPlate
-            return SerialPlate(emulator.address, timeout, emulator=emulator)
-        from .visa_plate import VisaPlate
-        return VisaPlate(emulator.address, "@py", timeout, emulator=emulator)
-    except BaseException:
-        emulator.close()
-        raise
+__all__ = ["Plate", "PlateError", "PlateUrlError", "PlateTimeout", "PlateDisconnected",
+           "PlateCommandError", "Server"]

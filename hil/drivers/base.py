@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import abc
+from typing import Protocol
 
 import numpy as np
 
@@ -32,6 +33,20 @@ class PlateCommandError(PlateError):
         self.code, self.message = code, message
 
 
+class Server(Protocol):
+    """A process serving the port (e.g. an emulator), if the plate's opener started one: the
+    driver asks it why the port died and where it came back, and closes it with the plate."""
+
+    def check(self) -> None:
+        """Raise PlateError with the server's last words if it has exited."""
+
+    def next_address(self, timeout: float) -> str:
+        """The address it serves on next (after a disconnect), within ``timeout`` seconds."""
+
+    def close(self) -> None:
+        """Stop the server."""
+
+
 class Plate(abc.ABC):
     """A dual (or single) force plate: commands, and the frame bytes it streams."""
 
@@ -50,7 +65,7 @@ class Plate(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None:
-        """Stop streaming if need be, release the port and any emulator process."""
+        """Stop streaming if need be, release the port and any server behind it."""
 
     def identify(self) -> str:
         return self.command("identify")

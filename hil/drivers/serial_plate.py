@@ -6,16 +6,15 @@ import time
 import serial
 
 from .. import protocol
-from .base import PlateCommandError, PlateDisconnected, PlateError, Plate, PlateTimeout
-from .process import EmulatorProcess
+from .base import PlateCommandError, PlateDisconnected, PlateError, Plate, PlateTimeout, Server
 
 MAX_READ = 1 << 16
 
 
 class SerialPlate(Plate):
-    def __init__(self, url: str, timeout: float = 5.0, emulator: EmulatorProcess | None = None,
+    def __init__(self, url: str, timeout: float = 5.0, server: Server | None = None,
                  baudrate: int = 921_600) -> None:
-        self.url, self.timeout, self.emulator, self.baudrate = url, timeout, emulator, baudrate
+        self.url, self.timeout, self.server, self.baudrate = url, timeout, server, baudrate
         self._pending = b""  # frame bytes read while looking for a reply
         self.streaming = False
         self.port = self._open(url)
@@ -63,8 +62,8 @@ class SerialPlate(Plate):
         try:
             raw = self.port.read_until(b"\n")
         except serial.SerialException as error:
-            if self.emulator:
-                self.emulator.check()
+            if self.server:
+                self.server.check()
             raise PlateDisconnected(f"{self.url}: read failed: {error}") from None
         if not raw.endswith(b"\n"):
             raise PlateTimeout(f"plate at {self.url} did not answer {name!r} "
@@ -106,12 +105,12 @@ class SerialPlate(Plate):
                 deadline = time.monotonic() + timeout  # back after a disconnect: wait afresh
 
     def _reconnect(self, error: Exception) -> None:
-        """Our own emulator announces a new port after a disconnect; anything else is fatal."""
-        if self.emulator is None:
+        """A server behind the port announces its new address after a disconnect; else fatal."""
+        if self.server is None:
             raise PlateDisconnected(f"{self.url}: {error}") from None
-        self.emulator.check()
+        self.server.check()
         self.port.close()
-        self.url = self.emulator.next_line(self.timeout)
+        self.url = self.server.next_address(self.timeout)
         self.port = self._open(self.url)
         self.reconnects += 1
 
@@ -123,5 +122,5 @@ class SerialPlate(Plate):
             pass  # closing anyway
         finally:
             self.port.close()
-            if self.emulator:
-                self.emulator.close()
+            if self.server:
+                self.server.close()

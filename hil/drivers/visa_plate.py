@@ -6,17 +6,16 @@ import time
 import pyvisa
 
 from .. import protocol
-from .base import PlateCommandError, PlateDisconnected, PlateError, Plate, PlateTimeout
-from .process import EmulatorProcess
+from .base import PlateCommandError, PlateDisconnected, PlateError, Plate, PlateTimeout, Server
 
 POLL_S = 0.001  # between empty fetches
 
 
 class VisaPlate(Plate):
     def __init__(self, resource: str, backend: str = "@py", timeout: float = 5.0,
-                 emulator: EmulatorProcess | None = None) -> None:
+                 server: Server | None = None) -> None:
         self.url = resource if backend == "@py" else f"{resource}@{backend.lstrip('@')}"
-        self.resource_name, self.timeout, self.emulator = resource, timeout, emulator
+        self.resource_name, self.timeout, self.server = resource, timeout, server
         try:
             self.manager = pyvisa.ResourceManager(backend)
         except (ValueError, OSError, pyvisa.Error) as error:
@@ -92,8 +91,8 @@ class VisaPlate(Plate):
         return payload[:length]
 
     def _reconnect(self, error: Exception) -> bytes:
-        """Reopen after a dropped connection (our emulator comes back); else fatal."""
-        if self.emulator is None:
+        """Reopen after a dropped connection when a server behind it comes back; else fatal."""
+        if self.server is None:
             raise PlateDisconnected(f"{self.url}: {error}") from None
         deadline = time.monotonic() + self.timeout
         try:
@@ -118,5 +117,5 @@ class VisaPlate(Plate):
             pass
         finally:
             self.manager.close()
-            if self.emulator:
-                self.emulator.close()
+            if self.server:
+                self.server.close()

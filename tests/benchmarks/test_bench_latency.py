@@ -15,8 +15,7 @@ import pytest
 from figures import figure
 
 from hil import spec
-from hil.bench import Settings, replay
-from sim.scenario import loads
+from hil.bench import Settings, loads, replay
 
 LATENCY = """
 name = "latency"
@@ -47,7 +46,7 @@ mass_range_kg = [50, 110]
 
 def _run(text: str, directory: Path, fast: bool, url: str = "emulated") -> dict:
     record, _ = replay(loads(text), directory, Settings(plate_url=url, fast=fast, progress=False))
-    return record
+    return record.to_dict()
 
 
 @pytest.mark.parametrize("url", ["emulated", "emulated+scpi"], ids=["pty", "tcp"])

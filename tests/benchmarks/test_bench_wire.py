@@ -12,7 +12,7 @@ from figures import figure
 
 from hil import protocol as P
 from hil.acquire import Acquisition
-from hil.drivers import open_plate
+from hil.plates import open_plate
 from hil.emulator import builtin_source, write_source
 
 RATE = 1000.0

@@ -1,4 +1,7 @@
-"""An emulator run as a real child process (``forcebench emulate ...``), cleaned up on exit."""
+"""An emulator run as a real child process (``forcebench emulate ...``), cleaned up on exit.
+
+It is the ``server`` a driver is given by hil.plates: the driver asks it why the port died and
+where it came back, and closes it with the plate."""
 from __future__ import annotations
 
 import atexit
@@ -10,7 +13,7 @@ import time
 import weakref
 from typing import Sequence
 
-from .base import PlateError, PlateTimeout
+from ..drivers.base import PlateError, PlateTimeout
 
 
 class EmulatorProcess:
@@ -27,13 +30,13 @@ class EmulatorProcess:
         atexit.register(self._finalizer)
         self._buffer = b""
         try:
-            self.address = self.next_line(timeout)
+            self.address = self.next_address(timeout)
         except BaseException:
             self.close()
             raise
 
-    def next_line(self, timeout: float) -> str:
-        """The next line the emulator prints (where to reach it), within ``timeout`` seconds."""
+    def next_address(self, timeout: float) -> str:
+        """The next address the emulator announces (a line on its stdout), within ``timeout`` s."""
         deadline = time.monotonic() + timeout
         fd = self.process.stdout.fileno()
         with selectors.DefaultSelector() as selector:

@@ -1,0 +1,176 @@
+"""Stage 4, record: the typed, frozen records of a replay → report.json, report.xml, plots, and
+the lines printed for people.
+
+Records are dataclasses up to the JSON edge (``to_dict``); hil.report writes the files from
+that one dictionary, so the JSON, the JUnit file and the plots show the same run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from hil import report, spec
+from hil.analysis.result import ANALYSER_NAME, ANALYSER_VERSION, Issue
+from hil.bench.stream import Frames
+
+
+@dataclass(frozen=True)
+class LatencySummary:
+    """p50 / p99 / max of a set of latencies (None when nothing was timed)."""
+
+    count: int = 0
+    p50_s: float | None = None
+    p99_s: float | None = None
+    max_s: float | None = None
+
+    @classmethod
+    def of(cls, values_s: Sequence[float] | np.ndarray) -> "LatencySummary":
+        values = np.asarray(values_s, dtype=float)
+        if values.size == 0:
+            return cls()
+        return cls(int(values.size), float(np.percentile(values, 50)),
+                   float(np.percentile(values, 99)), float(values.max()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "p50_s": self.p50_s, "p99_s": self.p99_s, "max_s": self.max_s}
+
+
+@dataclass(frozen=True)
+class LatencyRecord:
+    """Result latency against its limit, and the sample latency (wire + acquisition) beside it."""
+
+    result: LatencySummary
+    limit_p99_s: float
+    checked: bool
+    met: bool | None
+    note: str | None
+    transport: LatencySummary
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.result.to_dict(), "limit_p99_s": self.limit_p99_s, "checked": self.checked,
+                "met": self.met, "note": self.note, "transport": self.transport.to_dict()}
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial: what was simulated, what the analysis said, how it compares with the truth."""
+
+    label: str
+    index: int
+    test: str
+    seed: int
+    mass_kg: float | None
+    rate_hz: float
+    options: Mapping[str, Any]
+    start_sample: int
+    samples: int
+    status: str  # pass | fail | flagged (hit by acquisition faults: shown, not scored)
+    notes: tuple[str, ...]
+    truth: Mapping[str, float]
+    true_events: Mapping[str, float]
+    measured: Mapping[str, float]
+    events: Mapping[str, float]
+    checks: tuple[spec.Check, ...]
+    acquisition_issues: tuple[Issue, ...]  # the ones that make samples untrustworthy
+    quality_ok: bool
+    issues: tuple[Issue, ...]  # every issue: acquisition's and the analysis's
+    latency_s: tuple[float, ...]
+    analysis_s: tuple[float, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label, "index": self.index, "test": self.test, "seed": self.seed,
+            "mass_kg": self.mass_kg, "rate_hz": self.rate_hz, "options": dict(self.options),
+            "start_sample": self.start_sample, "samples": self.samples, "status": self.status,
+            "notes": list(self.notes), "truth": dict(self.truth),
+            "true_events": dict(self.true_events), "measured": dict(self.measured),
+            "events": dict(self.events), "checks": [c.to_dict() for c in self.checks],
+            "acquisition_issues": [i.to_dict() for i in self.acquisition_issues],
+            "quality": {"ok": self.quality_ok, "issues": [i.to_dict() for i in self.issues]},
+            "latency_s": list(self.latency_s), "analysis_s": list(self.analysis_s),
+        }
+
+
+@dataclass(frozen=True)
+class Timing:
+    data_s: float  # seconds of data received
+    stream_s: float  # seconds spent streaming them
+    wall_s: float  # including starting and stopping plates
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"data_s": self.data_s, "stream_s": self.stream_s, "wall_s": self.wall_s,
+                "speed_x_real_time": self.data_s / self.stream_s if self.stream_s > 0 else None}
+
+
+@dataclass(frozen=True)
+class ReplayRecord:
+    """The whole run: report.json is ``to_dict()`` (docs/bench.md, "Report")."""
+
+    forcebench_version: str
+    scenario: Mapping[str, Any]  # name, source, description
+    plate: Mapping[str, Any]  # url, identity, plates, noise, faults
+    mode: str  # real-time | fast
+    started_utc: str
+    trials: tuple[TrialRecord, ...]
+    pass_rates: tuple[spec.PassRate, ...]
+    latency: LatencyRecord
+    frames: Frames
+    acquisition_issues: tuple[Issue, ...]
+    timing: Timing
+    verdict: str  # pass | fail
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "forcebench": {"version": self.forcebench_version},
+            "analyser": {"name": ANALYSER_NAME, "version": ANALYSER_VERSION},
+            "scenario": dict(self.scenario), "plate": dict(self.plate), "mode": self.mode,
+            "started_utc": self.started_utc,
+            "trials": [t.to_dict() for t in self.trials],
+            "pass_rates": [r.to_dict() for r in self.pass_rates],
+            "latency": self.latency.to_dict(), "frames": self.frames.to_dict(),
+            "acquisition_issues": [i.to_dict() for i in self.acquisition_issues],
+            "timing": self.timing.to_dict(), "verdict": self.verdict, "reasons": list(self.reasons),
+        }
+
+
+def write(directory: Path, record: ReplayRecord, traces: Sequence[report.Trace],
+          latencies_s: Sequence[float], sample_latencies_s: np.ndarray) -> list[Path]:
+    """report.json, report.xml and the plots worth drawing (the first trial of each test and
+    every failure)."""
+    plain = record.to_dict()
+    chosen = report.traces_to_plot(plain)
+    plotted = [trace for label in chosen for trace in traces if trace.label == label]
+    return report.write(directory, plain, plotted, latencies_s, sample_latencies_s)
+
+
+def summary(record: ReplayRecord, directory: Path) -> str:
+    """A few lines for people: pass rates, latency, frames, verdict, where the report is."""
+    trials = record.trials
+    counts = {s: sum(t.status == s for t in trials) for s in ("pass", "fail", "flagged")}
+    lines = [f"{record.scenario['name']} on {record.plate['url']} "
+             f"({record.plate['identity']}), {record.mode}: {len(trials)} trials, "
+             f"{counts['pass']} pass, {counts['fail']} fail, {counts['flagged']} flagged by acquisition"]
+    for rate in record.pass_rates:
+        mark = "ok  " if rate.met else "FAIL"
+        lines.append(f"  {mark} {rate.test:<5} {rate.metric:<30} {rate.passed:>4}/{rate.total:<4}"
+                     f" {100 * rate.rate:6.1f} %")
+    latency = record.latency
+    lines.append("  result " + report.latency_text(latency.to_dict())
+                 + ("" if latency.checked else f" ({latency.note})"))
+    transport = latency.transport
+    if transport.count:
+        lines.append(f"  sample latency (wire + acquisition) p50 {1000 * transport.p50_s:.2f} ms, "
+                     f"p99 {1000 * transport.p99_s:.2f} ms, max {1000 * transport.max_s:.2f} ms "
+                     f"over {transport.count} samples")
+    lines.append("  frames " + ", ".join(f"{k} {v}" for k, v in record.frames.to_dict().items()))
+    timing = record.timing.to_dict()
+    if timing["speed_x_real_time"]:
+        lines.append(f"  {timing['data_s']:.1f} s of data streamed in {timing['stream_s']:.2f} s "
+                     f"({timing['speed_x_real_time']:.1f}× real time)")
+    lines += [f"  out of spec: {reason}" for reason in record.reasons]
+    lines.append(f"{record.verdict.upper()}: report in {directory}/report.json, report.xml")
+    return "\n".join(lines)

@@ -1,0 +1,269 @@
+"""Stage 2, stream: a segment → the plate → acquisition → one streaming analyser per trial.
+
+Blocks from the acquisition are cut at the trials' first sample counters (``Router``) and fed
+to one ``StreamingAnalyser`` per trial (``TrialRun``); each result is stamped with the host's
+``time.monotonic_ns()`` when the analyser returned it. The stream's own record (frames, issues,
+the emulator's timing log, when each block arrived) is a ``StreamOutcome``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from hil.acquire import Acquisition
+from hil.analysis.result import Issue, Result
+from hil.analysis.streaming import MAX_BLOCK, StreamingAnalyser
+from hil.bench.plan import Segment, drop_height
+from hil.bench.settings import BenchError, Settings
+from hil.emulator.faults import Fault
+from hil.emulator.timing import TIMING_DTYPE, read_timing_log
+from hil.plates import is_emulated, open_plate
+from hil.progress import Progress
+from sim.scenario import TrialPlan
+from sim.trial import Trial
+
+
+@dataclass
+class TrialRun:
+    """A trial's life during the replay: the samples it has been fed and the results it gave."""
+
+    plan: TrialPlan
+    trial: Trial
+    start: int  # first sample in the stream
+    analyser: Any  # a StreamingAnalyser (or anything with its feed/finish)
+    force: np.ndarray  # (samples, plates) as acquired, NaN where nothing arrived
+    fed: int = 0
+    results: list[tuple[Result, int]] = field(default_factory=list)  # (Result, emitted monotonic ns)
+    acquisition_issues: list[Issue] = field(default_factory=list)
+    latencies_s: list[float] = field(default_factory=list)
+    analysis_s: list[float] = field(default_factory=list)  # time inside the analyser per result
+    crash: str | None = None  # why the analyser stopped, if it raised
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.force.shape[0]
+
+    @property
+    def done(self) -> bool:
+        return self.fed >= self.force.shape[0]
+
+    def feed(self, rows: np.ndarray) -> None:
+        """The trial's next samples (NaN rows where acquisition lost them)."""
+        self.force[self.fed:self.fed + rows.shape[0]] = rows
+        self.fed += rows.shape[0]
+        for first in range(0, rows.shape[0], MAX_BLOCK):
+            self._call(self.analyser.feed, rows[first:first + MAX_BLOCK])
+        if self.done:
+            self._call(self.analyser.finish)
+
+    def _call(self, method: Callable[..., Sequence[Result]], *args: Any) -> None:
+        """Run the analyser; if it crashes, the trial fails with the reason (the bench goes on)."""
+        if self.crash is not None:
+            return
+        began = time.monotonic_ns()
+        try:
+            results = method(*args)
+        except Exception as error:  # the analysis is the thing under test: record, do not die
+            self.crash = f"the analysis raised {type(error).__name__}: {error}"
+            return
+        if results:
+            now = time.monotonic_ns()
+            self.results += [(result, now) for result in results]
+            self.analysis_s += [(now - began) / 1e9] * len(results)
+
+
+def new_runs(segment: Segment, plates: int) -> list[TrialRun]:
+    """One TrialRun per trial of the segment, each with its own streaming analyser."""
+    runs = []
+    for plan, trial, start in zip(segment.plans, segment.trials, segment.starts):
+        analyser = StreamingAnalyser(plan.test, segment.rate_hz, plates=plates,
+                                     drop_height_m=drop_height(plan))
+        runs.append(TrialRun(plan, trial, start, analyser,
+                             np.full((trial.force.shape[0], plates), np.nan)))
+    return runs
+
+
+class Router:
+    """Cuts the acquired stream at trial boundaries (by sample index) and feeds each trial."""
+
+    def __init__(self, runs: list[TrialRun], samples: int) -> None:
+        self.runs, self.samples = runs, samples
+        self.position = 0  # next stream sample expected
+        self.current = 0  # index of the first trial not yet complete
+
+    def feed(self, first: int, rows: np.ndarray) -> None:
+        """Rows of the stream starting at sample ``first``; missing samples become NaN rows."""
+        if first > self.position:  # a hole the acquisition did not fill: fill it here
+            self._advance(np.full((first - self.position, rows.shape[1]), np.nan))
+        skip = self.position - first  # rows already seen (a repeat after a resync)
+        if skip < rows.shape[0]:
+            self._advance(rows[max(skip, 0):])
+
+    def _advance(self, rows: np.ndarray) -> None:
+        start = self.position
+        self.position += rows.shape[0]
+        while self.current < len(self.runs) and rows.shape[0]:
+            run = self.runs[self.current]
+            begin = max(run.start + run.fed, start)
+            end = min(run.stop, self.position)
+            if begin >= self.position:
+                break
+            if end > begin:
+                run.feed(rows[begin - start:end - start])
+            if run.done:
+                self.current += 1
+            else:
+                break
+
+    def finish(self) -> None:
+        """The stream ended: whatever a trial did not receive is a hole (NaN) to the end."""
+        if self.position < self.samples:
+            plates = self.runs[0].force.shape[1] if self.runs else 1
+            self._advance(np.full((self.samples - self.position, plates), np.nan))
+
+
+@dataclass(frozen=True)
+class Frames:
+    """Frame counts of a stream: what the emulator sent (when it is ours) and what arrived."""
+
+    received: int = 0
+    lost: int = 0
+    corrupt: int = 0
+    resyncs: int = 0
+    late: int = 0
+    sent: int | None = None  # known for our own emulator only
+    dropped_by_fault: int | None = None
+
+    def __add__(self, other: "Frames") -> "Frames":
+        def add(a: int | None, b: int | None) -> int | None:
+            return None if a is None and b is None else (a or 0) + (b or 0)
+        return Frames(**{f.name: add(getattr(self, f.name), getattr(other, f.name))
+                         for f in fields(self)})
+
+    def to_dict(self) -> dict[str, int]:
+        order = ("sent", "dropped_by_fault", "received", "lost", "corrupt", "resyncs", "late")
+        return {name: getattr(self, name) for name in order if getattr(self, name) is not None}
+
+
+@dataclass(frozen=True)
+class StreamOutcome:
+    """What one stream through the plate left behind, besides the trials' samples and results."""
+
+    identity: str
+    counter0: int
+    frames: Frames
+    issues: tuple[Issue, ...]  # acquisition issues, times in seconds of the stream
+    timing: np.ndarray  # the emulator's timing log (empty: latency cannot be measured)
+    received_s: float  # seconds of data that arrived (up to the last sample received)
+    stream_s: float  # from START to the last sample
+    wall_s: float  # including starting the emulator and stopping
+    sample_latency_s: np.ndarray  # per sample: arrival at the bench − write (see sample_latencies)
+
+
+def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: int,
+                   faults: Sequence[Fault], directory: Path, suffix: str,
+                   router: Router, progress: Progress | None) -> StreamOutcome:
+    """Stream one segment through the plate at ``url`` and feed what arrives to the router.
+
+    An emulated plate is started with the segment as its source (one pass), the scenario's
+    faults and a timing log. Any other URL must already be streaming the same source when
+    started (an emulator you run yourself, or a plate with a playback mode); latency is then
+    measured only if ``settings.timing_log`` gives its write times.
+    """
+    emulated = is_emulated(url)
+    paths = {name: directory / f"{name}{suffix}.{ext}"
+             for name, ext in (("source", "npz"), ("timing", "bin"), ("raw", "bin"))}
+    for path in (paths["timing"], paths["raw"]):
+        path.unlink(missing_ok=True)  # both files are append-only: start them afresh
+    segment.write_source(paths["source"])
+    if not emulated:
+        paths["timing"] = settings.timing_log
+    options: dict[str, Any] = dict(source=paths["source"], fast=settings.fast, faults=tuple(faults),
+                                   timing_log=paths["timing"], once=True) if emulated else {}
+    started = time.monotonic()
+    with open_plate(url, timeout=settings.timeout_s, **options) as plate:
+        identity = plate.identify()
+        if plate.plates != plates:
+            raise BenchError(f"plate {url} has {plate.plates} plate(s), the scenario needs {plates}")
+        plate.set_rate(segment.rate_hz)
+        with Acquisition(plate, paths["raw"]) as acquisition:
+            plate.start()
+            streaming = time.monotonic()
+            counter0 = 0 if emulated else None  # the emulator counts from 0; others: first frame
+            blocks = acquisition.blocks(timeout=settings.timeout_s,
+                                        until_counter=segment.samples if emulated else None)
+            arrivals: list[tuple[int, int, int]] = []  # (first sample, rows, host ns) per block
+            for block in blocks:
+                if counter0 is None:
+                    counter0 = block.first_counter
+                arrivals.append((block.first_counter - counter0, block.force.shape[0],
+                                 block.host_time_ns))
+                router.feed(block.first_counter - counter0, block.force)
+                if progress is not None:
+                    progress.update(router.position)
+                if router.position >= segment.samples:
+                    break
+            if counter0 is None:
+                raise BenchError(f"plate {url} sent no samples within {settings.timeout_s:g} s of starting")
+            stream_s = time.monotonic() - streaming
+            ended_early = router.position < segment.samples
+            received = router.position
+            router.finish()
+            if progress is not None:
+                progress.close(received)
+            frames = _frames(plate, acquisition.stats, emulated)
+            issues = [Issue(**issue) for issue in acquisition.issues(segment.rate_hz, origin=counter0)]
+    if ended_early:
+        issues.append(Issue("gap", f"the plate stopped streaming after {received} of "
+                            f"{segment.samples} samples", received / segment.rate_hz,
+                            segment.samples / segment.rate_hz))
+    timing = _read_timing(paths["timing"])
+    return StreamOutcome(identity, counter0, frames, tuple(issues), timing,
+                         received / segment.rate_hz, stream_s,
+                         time.monotonic() - started, sample_latencies(arrivals, timing, counter0))
+
+
+def sample_latencies(arrivals: Sequence[tuple[int, int, int]], timing: np.ndarray,
+                     counter0: int) -> np.ndarray:
+    """Per sample: host time its block reached the bench − the emulator's write time (s).
+    The wire and acquisition share of the end-to-end latency, over every sample."""
+    if not arrivals or timing.size == 0:
+        return np.zeros(0)
+    firsts, rows, host_ns = (np.array(column, dtype=np.int64) for column in zip(*arrivals))
+    index = np.concatenate([np.arange(f, f + n) for f, n in zip(firsts, rows)])
+    arrived = np.repeat(host_ns, rows)
+    counters, write_ns = written_at(timing, counter0)
+    written = np.full(int(max(index.max(), counters.max())) + 1, -1, dtype=np.int64)
+    written[counters] = write_ns
+    known = (index >= 0) & (written[np.maximum(index, 0)] >= 0)
+    return (arrived[known] - written[index[known]]) / 1e9
+
+
+def written_at(timing: np.ndarray, counter0: int) -> tuple[np.ndarray, np.ndarray]:
+    """(stream sample index, write ns) from the timing log, sorted, the latest write per index."""
+    index = (timing["counter"].astype(np.int64) - counter0) % (1 << 32)
+    latest_first = np.argsort(index[::-1], kind="stable")
+    unique, first = np.unique(index[::-1][latest_first], return_index=True)
+    return unique, timing["write_ns"][::-1][latest_first][first]
+
+
+def _frames(plate: Any, stats: Any, emulated: bool) -> Frames:
+    counted = dict(received=stats.frames, lost=stats.lost, corrupt=stats.corrupt,
+                   resyncs=stats.resyncs, late=stats.late)
+    if emulated:  # the emulator counts what it sent and what its faults dropped on purpose
+        try:
+            plate.stop()
+            status = plate.status()
+            return Frames(**counted, sent=int(status["sent"]),
+                          dropped_by_fault=int(status["dropped"]))
+        except (ValueError, KeyError):
+            pass
+    return Frames(**counted)
+
+
+def _read_timing(path: Path | None) -> np.ndarray:
+    return read_timing_log(path) if path and path.exists() else np.zeros(0, dtype=TIMING_DTYPE)
