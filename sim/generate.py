@@ -8,28 +8,41 @@ so the same arguments always give the same bytes and different seeds different a
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
 import numpy as np
 
 from sim import plate
 from sim.athlete import Athlete
+from sim.field import FieldOptions, after_plate, before_plate
 from sim.movements import TESTS
 from sim.trial import SimulationError, Trial
 
 
 def simulate(test: str, *, mass_kg: float | None = None, rate_hz: float = 1000.0,
-             plates: int = 1, noise: str = "typical", seed: int = 0, **options) -> Trial:
+             plates: int = 1, noise: str = "typical", seed: int = 0,
+             field: FieldOptions | None = None, **options) -> Trial:
     """Simulate ``test`` (one of sim.movements.TESTS) as a plate measures it; ``options`` go to
     the movement module (see its docstring: leg, height_m, depth_m, drop_height_m, hops,
     duration_s, speed_m_s, strike, variant, hold_s, untrimmed, second_jump, fidget).
 
     With ``noise="none"`` the force is the movement's exact force (the ideal plate's cells
-    still come from sim.plate; their sum differs from it only by float rounding)."""
+    still come from sim.plate; their sum differs from it only by float rounding).
+    ``noise="field"`` draws every effect of sim.field; ``field`` sets them instead (on any preset)."""
     trial, rng = _movement(test, mass_kg, rate_hz, plates, seed, options)
     if noise not in plate.PRESETS:
         raise SimulationError(f"unknown noise preset {noise!r}; expected one of {', '.join(plate.PRESETS)}")
-    return plate.measure(trial, noise, rng)
+    if field is None and noise == "field":
+        field = FieldOptions.draw(test, rng)
+    if field is None:
+        return plate.measure(trial, noise, rng)
+    trial = before_plate(trial, field)
+    model = plate.PlateModel.preset(noise, plates, trial.rate_hz, rng)
+    model = dataclasses.replace(model, ringing_n=field.ringing_n, ringing_hz=field.ringing_hz,
+                                ringing_damping=field.ringing_damping,
+                                offset_n=model.offset_n + field.offset_n / 4)  # over four cells
+    return after_plate(plate.measure(trial, model, rng), field)
 
 
 def simulate_movement(test: str, *, mass_kg: float | None = None, rate_hz: float = 1000.0,

@@ -40,6 +40,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "high": dict(noise_plate_n=3.0, hum_plate_n=1.0, hum_hz=60.0, drift_sd_n_s=0.05,
                  adc_step_n=1.0, full_scale_n=2500.0, resonance_hz=300.0,
                  resonance_damping=0.08, gain_sd=0.005, offset_sd_n=2.0, crosstalk_sd=0.005),
+    # field: typical noise on a plate whose ADC, ringing, zero and export come from sim.field
+    "field": dict(noise_plate_n=1.5, hum_plate_n=0.3, hum_hz=50.0, drift_sd_n_s=0.0,
+                  adc_step_n=0.1, full_scale_n=5000.0, resonance_hz=1000.0,
+                  resonance_damping=0.1, gain_sd=0.0, offset_sd_n=0.0, crosstalk_sd=0.0),
 }
 PLATE_SIZE_M = (0.6, 0.4)  # default plate top, x along the long side
 CELL_HALF_M = (0.25, 0.15)  # default a, b: cells 50 mm in from the edges
@@ -63,6 +67,11 @@ class PlateModel:
     full_scale_n: float | None = None   # per cell, both signs; None = never saturates
     resonance_hz: float | None = None   # plate's vertical mode; None = rigid
     resonance_damping: float = 0.1
+    # the plate rings after each unloading (an undershoot below zero after take-off) and, a
+    # quarter as much, after each loading: ringing_n·e^(−ζωt)·sin(ω√(1−ζ²)t), issue 8
+    ringing_n: float = 0.0
+    ringing_hz: float = 35.0
+    ringing_damping: float = 0.2
     cell_half_m: tuple[float, float] = CELL_HALF_M  # (a, b)
     size_m: tuple[float, float] = PLATE_SIZE_M      # plate top (x, y); the COP must lie on it
     name: str = "custom"
@@ -87,6 +96,8 @@ class PlateModel:
             raise SimulationError(f"plate full scale must be positive, got {self.full_scale_n!r}")
         if self.resonance_hz is not None and not (self.resonance_hz > 0 and self.resonance_damping > 0):
             raise SimulationError("plate resonance needs a positive frequency and damping")
+        if self.ringing_n and not (self.ringing_n > 0 and self.ringing_hz > 0 and 0 < self.ringing_damping < 1):
+            raise SimulationError("plate ringing needs a positive amplitude and frequency and a damping in (0, 1)")
         if len(self.cell_half_m) != 2 or len(self.size_m) != 2 or min(*self.cell_half_m, *self.size_m) <= 0:
             raise SimulationError("plate and cell dimensions must be positive")
 
@@ -98,6 +109,7 @@ class PlateModel:
     def ideal(self) -> bool:
         """True when the plate reports the applied force exactly (the "none" preset)."""
         return (self.resonance_hz is None and self.adc_step_n == 0 and self.full_scale_n is None
+                and not self.ringing_n
                 and not np.any(self.offset_n) and not np.any(self.noise_rms_n)
                 and not np.any(self.hum_n) and not np.any(self.drift_n_s)
                 and np.all(self.gain == 1.0) and np.all(self.crosstalk == np.eye(4)))
@@ -145,7 +157,8 @@ class PlateModel:
                 if name in data:
                     kwargs[name] = tuple(float(v) for v in data[name])
             for name in ("rate_hz", "hum_hz", "hum_phase_rad", "adc_step_n", "full_scale_n",
-                         "resonance_hz", "resonance_damping"):
+                         "resonance_hz", "resonance_damping", "ringing_n", "ringing_hz",
+                         "ringing_damping"):
                 if data.get(name) is not None:
                     kwargs[name] = float(data[name])
         except (ValueError, TypeError) as exc:
@@ -247,6 +260,25 @@ def _checked_cop(trial: Trial, model: PlateModel) -> np.ndarray | None:
     return cop
 
 
+def _ringing(force: np.ndarray, model: PlateModel) -> np.ndarray:
+    """(plates, n): the plate's ringing after each unloading (applied force reaching exactly
+    zero: an undershoot first) and, a quarter as strong, after each loading."""
+    n = force.shape[0]
+    w = 2 * math.pi * model.ringing_hz
+    span = min(n, int(math.ceil(6.0 / (model.ringing_damping * w) * model.rate_hz)))  # to e^-6
+    u = np.arange(span) / model.rate_hz
+    shape = np.exp(-model.ringing_damping * w * u) * np.sin(w * math.sqrt(1 - model.ringing_damping ** 2) * u)
+    out = np.zeros((force.shape[1], n))
+    for plate, column in enumerate(force.T):
+        loaded = column > 0
+        change = np.flatnonzero(loaded[1:] != loaded[:-1]) + 1
+        for k in change.tolist():
+            amplitude = -model.ringing_n if not loaded[k] else 0.25 * model.ringing_n
+            stop = min(n, k + span)
+            out[plate, k:stop] += amplitude * shape[:stop - k]
+    return out
+
+
 def measure(trial: Trial, noise: str | PlateModel, rng: np.random.Generator) -> Trial:
     """The trial as the plate reports it: ``cells`` (n, plates, 4) N, ``force`` their per-plate
     sum, and ``truth.plate`` the model's true parameters (the movement's truth is unchanged)."""
@@ -270,6 +302,8 @@ def measure(trial: Trial, noise: str | PlateModel, rng: np.random.Generator) -> 
 
         b, a, zi = resonance
         load = signal.lfilter(b, a, load, axis=-1, zi=zi * load[:, :1])[0]
+    if model.ringing_n:
+        load = load + _ringing(force, model)
     matrix = load_matrix(model)
     if cop is None:
         cells = matrix[:, :, :1] * load[:, None, :]

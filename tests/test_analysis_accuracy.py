@@ -42,6 +42,19 @@ def test_every_metric_meets_the_accuracy_spec(rates, capsys):
     assert not missed, f"below 95 %: {', '.join(missed)}\n{report}"
 
 
+def test_the_field_preset_meets_the_accuracy_spec(capsys):
+    """The same trials through the ``field`` preset (sim.field): ringing below zero after take-off,
+    coarse steps, unzeroed plates, empty starts, pre-tension before a pull, zeroed exports,
+    bouncing first touches, recordings ending in flight. Same spec, no tolerance widened."""
+    rates = pass_rates(sweep(cases(), noise="field"))
+    report = table(rates)
+    with capsys.disabled():
+        print(f"\nfield preset, {len(cases())} simulated trials\n{report}")
+    missed = [f"{r.test} {r.metric}" for r in rates if not r.met]
+    assert not missed, f"below 95 %: {', '.join(missed)}\n{report}"
+    assert {r.test for r in rates} == set(TESTS)
+
+
 def single_leg_cases() -> list[Case]:
     """The single-leg variants (one foot on one plate, or on the left or right of two)."""
     rng = np.random.default_rng(20261127)

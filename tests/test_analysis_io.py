@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from hil.analysis import AnalysisInputError
-from hil.analysis import io as recording_io
-from hil.analysis.io import load, parse
+from hil.analysis.readers import load, parse
+from hil.analysis.readers import source as recording_io
 
 
 def _csv(header: str, rows: np.ndarray, delimiter: str = ",") -> bytes:
@@ -43,11 +43,11 @@ def test_two_plates_are_kept_apart_and_total_column_not_needed(header):
 
 
 def test_crlf_quotes_extra_columns_and_header_only_force():
-    data = b'"time","fz","cop_x"\r\n0,1,9\r\n0.5,2,9\r\n1.0,3,9\r\n'
+    data = b'"time","fz","cop_x"\r\n0,1,9\r\n0.002,2,9\r\n0.004,3,9\r\n'
     recording = parse(data)
     assert recording.force.tolist() == [1.0, 2.0, 3.0]
-    assert recording.rate_hz == pytest.approx(2.0)
-    assert parse(b"\xef\xbb\xbftime;Fz\n0;1\n0.5;2\n").rate_hz == pytest.approx(2.0)  # BOM
+    assert recording.rate_hz == pytest.approx(500.0)
+    assert parse(b"\xef\xbb\xbftime;Fz\n0;1\n0.002;2\n").rate_hz == pytest.approx(500.0)  # BOM
     single = parse(b"Fz\n1\n2\n", rate_hz=100.0)
     assert single.force.tolist() == [1.0, 2.0]
 
@@ -71,7 +71,7 @@ def test_rate_from_option_and_time_column_must_agree():
     (b"time,fz\n0,1\n0.001,,\n", "line 3 has 3 fields"),
     (b"time,fz\n0,1\n0.001,\n", "line 3"),
     (b"time;fz\n0;1,5\n0.001;2\n", "line 2: '1,5'"),
-    (b"0,1\n0.001,2\n", "needs a header row"),
+    (b"0,1\n0.001,2\n", "no header row"),
     (b"time,speed\n0,1\n0.001,2\n", "no force column"),
     (b"time,fz_left\n0,1\n0.001,2\n", "both fz_left and fz_right"),
     (b"time,fz,fz\n0,1,1\n", "repeats"),

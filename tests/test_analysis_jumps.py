@@ -239,9 +239,21 @@ def test_no_jump_is_refused(force):
     assert codes(result) & {"no_takeoff", "unstable_weighing"}
 
 
-def test_too_little_standing_leaves_the_weight_based_metrics_out():
+def test_a_recording_cropped_to_half_a_second_of_standing_is_weighed_on_it():
+    """Exports cropped just before the movement (Visual3D, fixtures/real-other): the stillest
+    0.25 s widened over the quiet stance, with a short_weighing note."""
     tr = trial("cmj", seed=11)
     start = int((tr.truth.events["onset_s"] - 0.5) * tr.rate_hz)
+    result = analyse(force_of(tr)[start:], tr.rate_hz, "cmj")
+    assert "short_weighing" in codes(result) and "unstable_weighing" not in codes(result)
+    truth = tr.truth.metrics
+    assert result.metrics["body_weight_n"] == pytest.approx(truth["body_weight_n"], rel=2e-3)
+    assert result.metrics["jump_height_m"] == pytest.approx(truth["jump_height_m"], abs=2e-3)
+
+
+def test_too_little_standing_leaves_the_weight_based_metrics_out():
+    tr = trial("cmj", seed=11)
+    start = int((tr.truth.events["onset_s"] - 0.15) * tr.rate_hz)
     result = analyse(force_of(tr)[start:], tr.rate_hz, "cmj")
     assert "unstable_weighing" in codes(result) and not result.refused
     assert "jump_height_m" not in result.metrics and "body_weight_n" not in result.metrics

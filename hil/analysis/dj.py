@@ -87,11 +87,13 @@ def analyse(signal: Signal, options: Options) -> Partial:
 
 def _find(total: np.ndarray, rate: float) -> tuple[Flight, Flight] | None:
     """The drop and the rebound's flight: the first pair of unloaded spans separated by a
-    contact of at most MAX_CONTACT_S, the second no longer than a flight can be."""
+    contact of at most MAX_CONTACT_S, the second no longer than a flight can be (unless the
+    recording ends in it)."""
     runs = [r for r in unloaded_runs(total, bridge=int(RING_BRIDGE_S * rate))
             if r[1] - r[0] >= MIN_RUN_S * rate]
     for (a0, b0), (a1, b1) in zip(runs, runs[1:]):
-        if a1 - b0 <= MAX_CONTACT_S * rate and b1 - a1 <= MAX_FLIGHT_S * rate:
+        # the flight may run to the recording's end, however long after take-off
+        if a1 - b0 <= MAX_CONTACT_S * rate and (b1 - a1 <= MAX_FLIGHT_S * rate or b1 == total.shape[0]):
             return flight(total, int(a0), int(b0), rate), flight(total, int(a1), int(b1), rate)
     return None
 

@@ -15,10 +15,17 @@ import numpy as np
 UNLOADED_N = 50.0  # below this the plate is taken as (nearly) unloaded: flight or nobody on it
 EDGE_FLOOR_N = 10.0  # edge threshold above the unloaded level: at least this, or 5 SD of flight noise
 EDGE_FIT_S = 0.005  # length of edge fitted near the crossing (at least 4 samples)
-RING_BRIDGE_S = 0.005  # loaded blips this short inside an unloaded run are plate ringing
+RING_BRIDGE_S = 0.010  # loaded blips this short inside a flight are plate ringing (a soft plate
+# rings ~30 Hz after take-off: half-waves over 50 N last 5–8 ms)
 _NEAR_FLOOR_N = 0.5  # edge samples are followed down to 3 SD of flight noise above the level, ≥ this
 _MAX_EXTRAPOLATION = 1.0  # samples: so the crossing lies at most one sample past the last one followed
-_CORE_TRIM_S = 0.010  # flight samples this close to an edge are left out of the level estimate
+_ZEROED_EXTRAPOLATION = 2.0  # ... two on a zeroed export: two plates each cut at 10 N cut 20 N of edge
+_CORE_TRIM_S = 0.010  # flight samples this close to an edge are left out of the level estimate ...
+_CORE_TRIM_FRACTION = 0.25  # ... or this share of the flight at each end: a plate rings below zero
+# for tens of ms after take-off (−76 N at 800 Hz), and its undershoot is not the unloaded level
+ZEROED_MIN = 3  # this many samples of exactly 0 N, none below, and ...
+ZEROED_SHARE = 0.9  # ... this share of exact zeros from the first to the last: an export zeroed
+# outside contact (a plate quantised near zero reads 0 now and then, scattered among its steps)
 
 
 def spans(mask: np.ndarray) -> np.ndarray:
@@ -38,7 +45,11 @@ class Flight:
     ``last_contact`` is the last sample before the interval above the edge threshold and
     ``first_contact`` the first one after it; ``takeoff``/``landing`` are where force truly
     meets the unloaded ``level``. Takeoff is None when the recording begins unloaded, landing
-    None when it ends unloaded.
+    None when it ends unloaded. ``zeroed``: an export zeroed below a threshold; its edges are
+    extrapolated at most one sample beyond the last (first) non-zero sample (edge_time): what
+    force did under the export's cut is not in the file, and a longer extrapolation would guess
+    its shape (a running toe-off cut at 10 N with a slope of 1.5 N/ms lands 7–14 ms away
+    depending on the shape assumed).
     """
 
     start: int
@@ -49,17 +60,20 @@ class Flight:
     takeoff: float | None
     first_contact: int | None
     landing: float | None
+    zeroed: bool = False
 
 
 def unloaded_runs(total: np.ndarray, start: int = 0, stop: int | None = None,
                   bridge: int = 0) -> np.ndarray:
     """Runs in [start, stop) where force is under UNLOADED_N, with absolute indices. Runs
-    separated by at most ``bridge`` loaded samples are one run (a plate ringing after takeoff
-    can poke above the threshold for a sample or two)."""
+    separated by at most ``bridge`` loaded samples are one run when the run after the gap is the
+    longer: a plate ringing after takeoff pokes above the threshold and the flight goes on, while
+    a bouncing first touch at landing (touch, one sample at zero, contact) is followed by load."""
     stop = total.shape[0] if stop is None else stop
     runs = spans(total[start:stop] < UNLOADED_N) + start
     if bridge > 0 and runs.shape[0] > 1:
-        joined = runs[1:, 0] - runs[:-1, 1] <= bridge
+        gap = runs[1:, 0] - runs[:-1, 1]
+        joined = (gap <= bridge) & (runs[1:, 1] - runs[1:, 0] > gap)
         if joined.any():
             first = np.concatenate(([True], ~joined))  # a run that starts a merged run
             last = np.concatenate((~joined, [True]))  # a run that ends one
@@ -67,33 +81,60 @@ def unloaded_runs(total: np.ndarray, start: int = 0, stop: int | None = None,
     return runs
 
 
-def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float) -> Flight:
-    """Level, noise and edges of the unloaded run [run_start, run_stop) of ``total``."""
+def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float,
+           cut_short: bool = False) -> Flight:
+    """Level, noise and edges of the unloaded run [run_start, run_stop) of ``total``.
+    ``cut_short``: a run that ends the recording a few ms after a take-off (a jump export cut at
+    take-off) has the plate's zero as its level (hil.analysis.signal has zeroed a plate that
+    reads below zero when empty)."""
     n = total.shape[0]
-    trim = int(round(_CORE_TRIM_S * rate_hz))
-    core = total[run_start + trim:run_stop - trim] if run_stop - run_start > 4 * trim + 4 \
-        else total[run_start:run_stop]
-    if not np.isfinite(core).all():
-        core = core[np.isfinite(core)]  # lost samples bridged over
-    # edges and ringing trimmed off, the mean is safe and steadier than a median; a run of
-    # -inf samples alone has no level (NaN: no comparison with it holds)
-    level = float(core.mean()) if core.size else float("nan")
-    # SD from successive differences: blind to a slow drift of the zero
-    noise = float(np.sqrt(np.mean(np.square(np.diff(core))) / 2)) if core.size > 1 else 0.0
+    least = int(round(_CORE_TRIM_S * rate_hz))
+    core = total[run_start:run_stop]
+    for trim in (max(least, int(_CORE_TRIM_FRACTION * (run_stop - run_start))), least):
+        if run_stop - run_start > 4 * least + 4:
+            core = total[run_start + trim:run_stop - trim]
+        if not np.isfinite(core).all():
+            core = core[np.isfinite(core)]  # lost samples bridged over
+        if core.size:
+            break  # else every middle sample was lost: the level comes from nearer the edges
+    zeroed = _zeroed(total[run_start:run_stop])
+    cut = cut_short and run_stop == total.shape[0] and run_stop - run_start <= 4 * least + 4
+    if zeroed or cut:
+        # an export zeroed below a threshold: zero is the level exactly, and the edges it cut
+        # (inside the run when it is short) must not lift it; a recording cut a few ms after
+        # take-off has no flight to measure (the plate may still ring): the plate's zero
+        level, noise = 0.0, 0.0
+    else:
+        # edges and ringing trimmed off, the mean is safe and steadier than a median; a run of
+        # -inf samples alone has no level (NaN: no comparison with it holds)
+        level = float(core.mean()) if core.size else float("nan")
+        # SD from successive differences: blind to a slow drift of the zero
+        noise = float(np.sqrt(np.mean(np.square(np.diff(core))) / 2)) if core.size > 1 else 0.0
     threshold = level + max(5.0 * noise, EDGE_FLOOR_N)
-    below = np.flatnonzero(total[run_start:run_stop] < threshold)
+    run = total[run_start:run_stop]
+    below = np.flatnonzero(run == 0.0 if zeroed else run < threshold)
     first_below = run_start + int(below[0]) if below.size else run_start
     last_below = run_start + int(below[-1]) if below.size else run_stop - 1
     fit = max(4, int(round(EDGE_FIT_S * rate_hz)))
+    reach = _ZEROED_EXTRAPOLATION if zeroed else _MAX_EXTRAPOLATION
     near = level + max(3.0 * noise, _NEAR_FLOOR_N)
     last_contact = takeoff = first_contact = landing = None
     if run_start > 0:
         last_contact = first_below - 1
-        takeoff = edge_time(total, _follow(total, last_contact, near, +1), level, -1, fit)
+        takeoff = edge_time(total, _follow(total, last_contact, near, +1), level, -1, fit, reach)
     if run_stop < n:
         first_contact = last_below + 1
-        landing = edge_time(total, _follow(total, first_contact, near, -1), level, +1, fit)
-    return Flight(run_start, run_stop, level, noise, last_contact, takeoff, first_contact, landing)
+        landing = edge_time(total, _follow(total, first_contact, near, -1), level, +1, fit, reach)
+    return Flight(run_start, run_stop, level, noise, last_contact, takeoff, first_contact, landing,
+                  zeroed)
+
+
+def _zeroed(run: np.ndarray) -> bool:
+    """True when ``run`` is a stretch of an export zeroed outside contact (see ZEROED_SHARE)."""
+    zeros = np.flatnonzero(run == 0.0)
+    if zeros.size < ZEROED_MIN or np.fmin.reduce(run) < 0.0:
+        return False
+    return zeros.size >= ZEROED_SHARE * (zeros[-1] - zeros[0] + 1)
 
 
 def _follow(x: np.ndarray, i: int, near: float, step: int) -> int:
@@ -105,12 +146,13 @@ def _follow(x: np.ndarray, i: int, near: float, step: int) -> int:
     return i
 
 
-def edge_time(x: np.ndarray, contact: int, level: float, direction: int, fit: int) -> float:
+def edge_time(x: np.ndarray, contact: int, level: float, direction: int, fit: int,
+              reach: float = _MAX_EXTRAPOLATION) -> float:
     """Fractional index where the edge through sample ``contact`` meets ``level``.
 
     ``direction`` −1: a falling edge ending at ``contact`` (takeoff); +1: a rising edge starting
     at ``contact`` (landing). A quadratic is fitted (least squares) to up to ``fit`` monotone edge
-    samples and its root nearest the contact, within _MAX_EXTRAPOLATION samples beyond it, is
+    samples and its root nearest the contact, within ``reach`` samples beyond it, is
     taken; a straight line through the two samples nearest the level is the fallback. Scalar
     arithmetic on a handful of samples: cheaper than numpy's solvers at this size.
     """
@@ -125,17 +167,17 @@ def edge_time(x: np.ndarray, contact: int, level: float, direction: int, fit: in
             break  # the edge rises away from the flight; stop where it does not
         seg.append(value - level)
     if len(seg) >= 3:
-        root = _quadratic_root(seg)
+        root = _quadratic_root(seg, reach)
         if root is not None:
             return float(contact + direction * root)
     if len(seg) >= 2 and seg[1] > seg[0]:
         u = seg[0] / (seg[1] - seg[0])  # straight line through the two samples nearest the level
-        return float(contact - direction * min(u, _MAX_EXTRAPOLATION))
+        return float(contact - direction * min(u, reach))
     return float(contact - 0.5 * direction)
 
 
-def _quadratic_root(seg: list[float]) -> float | None:
-    """Root in [−_MAX_EXTRAPOLATION, 0] nearest 0 of the least-squares quadratic through
+def _quadratic_root(seg: list[float], reach: float) -> float | None:
+    """Root in [−reach, 0] nearest 0 of the least-squares quadratic through
     (0, seg[0]), (1, seg[1]), ...; None if there is none."""
     m = len(seg)
     s1 = s2 = s3 = s4 = 0.0
@@ -164,5 +206,5 @@ def _quadratic_root(seg: list[float]) -> float | None:
             return None
         q = -0.5 * (c1 + math.copysign(math.sqrt(disc), c1))  # no cancellation when c2 ≈ 0
         roots = [q / c2, c0 / q] if q != 0 else [0.0]
-    inside = [r for r in roots if -_MAX_EXTRAPOLATION <= r <= 0.0]
+    inside = [r for r in roots if -reach <= r <= 0.0]
     return max(inside) if inside else None

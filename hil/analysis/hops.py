@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from hil.analysis.bridge import bridged
-from hil.analysis.events import Flight, flight, unloaded_runs
+from hil.analysis.events import RING_BRIDGE_S, Flight, flight, unloaded_runs
 from hil.analysis.result import Issue, Partial, refusal
 from hil.analysis.signal import G, Options, Signal, asymmetry
 from hil.analysis.weighing import weigh, widen
@@ -64,7 +64,7 @@ def analyse(signal: Signal, options: Options) -> Partial:
 def _flights(total: np.ndarray, rate: float) -> tuple[list[Flight], list[Issue]]:
     """Every flight that follows a contact, in order; dips too short to be flights are reported."""
     flights, issues = [], []
-    for start, stop in unloaded_runs(total):
+    for start, stop in unloaded_runs(total, bridge=int(RING_BRIDGE_S * rate)):  # plate ringing
         found = flight(total, int(start), int(stop), rate)
         if found.takeoff is None:
             continue  # the recording begins unloaded: nobody on the plate yet

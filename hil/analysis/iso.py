@@ -19,6 +19,10 @@ ONSET_SD = 5.0  # onset: force leaves body weight by 5 SD of the weighing noise 
 RELEASE_FRACTION = 0.5  # the hold ends when net force falls below half of its maximum so far
 RFD_WINDOWS_S = (0.05, 0.1, 0.2)
 MIN_HOLD_S = 0.2  # a pull released sooner is a knock or a spike, not an isometric hold (2–5 s)
+# a pull under PRETENSION_BW (net, body weights) is a pre-tension or a re-positioning when a pull
+# at least PRETENSION_FACTOR times as strong follows within PRETENSION_LOOKAHEAD_S of its release
+# (recordings taken whole; maximal pulls reach 0.5–3 BW net, pre-tension ~0.3 BW)
+PRETENSION_BW, PRETENSION_FACTOR, PRETENSION_LOOKAHEAD_S = 0.5, 2.0, 5.0
 
 
 def analyse(signal: Signal, options: Options) -> Partial:
@@ -43,9 +47,16 @@ def analyse(signal: Signal, options: Options) -> Partial:
             return refusal("no_release", "the recording ends before the hold is released",
                            pull / rate, end)
         release += pull
+        lookahead = release
         if release - pull >= MIN_HOLD_S * rate:
-            break
-        search = release  # a knock or a spike, not a hold: look further
+            net_peak = float(np.max(total[pull:release])) - weighing.body_weight_n
+            if net_peak >= PRETENSION_BW * weighing.body_weight_n:
+                break
+            lookahead = release + int(round(PRETENSION_LOOKAHEAD_S * rate))
+            stronger = total[release:lookahead] > weighing.body_weight_n + PRETENSION_FACTOR * net_peak
+            if not stronger.any():
+                break  # a weak pull, but nothing stronger follows: it is the pull
+        search = release  # a knock, a spike or a pre-tension, not the hold: look further
     issues = []
     if not weighing.stable:
         issues.append(Issue("unstable_weighing", f"standing SD {weighing.sd_n:.1f} N is over 2 % "
@@ -59,7 +70,8 @@ def analyse(signal: Signal, options: Options) -> Partial:
                        (rise - fit) / rate, (rise + fit) / rate)
     onset = max(edge_time(total, rise, weight, +1, fit), float(weighing.stop - 1))
     last_rfd = int(np.ceil(onset + RFD_WINDOWS_S[-1] * rate)) + 1
-    needed = max(release, last_rfd)  # past the end when an RFD window is: streaming then waits
+    # past the end when an RFD window or the pre-tension look-ahead is: streaming then waits
+    needed = max(release, last_rfd, lookahead)
     hold = slice(rise, release)
     # body_weight_n: mean force over the stillest second before the pull; body_mass_kg = it / g
     metrics = {"body_weight_n": weight, "body_mass_kg": weight / G}

@@ -2,7 +2,8 @@
 
 The method, step by step (each rule is one line below where it is applied):
 1. Unloaded runs (force < 50 N) are flight candidates. Runs over MAX_FLIGHT_S are steps off the
-   plate, runs under MIN_RUN_S noise dips; a candidate is a jump only if the force in the
+   plate, runs under MIN_RUN_S noise dips, except a run that ends the recording (it ends in
+   flight, however long after take-off, or was cut a few ms after it); a candidate is a jump only if the force in the
    PROPULSION_LOOKBACK_S before it exceeds PROPULSION_MIN_BW body weights (a step off never does).
 2. Body weight: the stillest 1 s (lowest SD) between the previous unloaded run and the takeoff
    (or, if that is not quiet, before it: a step on just before the jump), minus the plate's
@@ -30,11 +31,12 @@ from hil.analysis.events import EDGE_FIT_S, RING_BRIDGE_S, Flight, flight, unloa
 from hil.analysis.result import Issue, Partial
 from hil.analysis.integrate import cumtrapz, integral_at
 from hil.analysis.signal import G, Signal, asymmetry
-from hil.analysis.weighing import Weighing, weigh, widen
+from hil.analysis.weighing import Weighing, weigh, widen, without_movement
 
 MAX_FLIGHT_S = 1.0  # a 1 s flight is a 1.23 m jump: longer unloaded spans are steps off the plate
 MIN_RUN_S = 0.010  # shorter unloaded runs are noise dips, not flights
 MIN_FLIGHT_S = 0.1  # a flight shorter than this (a 1.2 cm jump) cannot be timed as a jump
+MIN_END_RUN, MIN_END_RUN_S = 3, 0.002  # an export cut a few ms after take-off still shows it
 PROPULSION_LOOKBACK_S = 0.5
 PROPULSION_MIN_BW = 1.1  # even a 5 cm jump needs ~1.3 BW of push; stepping off needs none
 ONSET_SD = 5.0  # onset: force leaves body weight by 5 SD of the weighing noise (Owen 2014)
@@ -62,9 +64,10 @@ def find_jump(signal: Signal) -> tuple[Jump | None, list[Issue]]:
     previous_end = 0
     for start, stop in unloaded_runs(total, bridge=int(RING_BRIDGE_S * rate)):
         start, stop = int(start), int(stop)
-        if stop - start < MIN_RUN_S * rate:
+        at_end = stop == n  # a recording may end in flight, however soon or long after take-off
+        if stop - start < (max(MIN_END_RUN, MIN_END_RUN_S * rate) if at_end else MIN_RUN_S * rate):
             continue
-        if start == 0 or (stop - start) > MAX_FLIGHT_S * rate:
+        if start == 0 or (stop - start > MAX_FLIGHT_S * rate and not at_end):
             previous_end = stop  # begins unloaded, or a step off and back on: not a flight
             continue
         weighing = weigh(total, rate, previous_end, start)
@@ -72,6 +75,8 @@ def find_jump(signal: Signal) -> tuple[Jump | None, list[Issue]]:
             # too little quiet standing since stepping on: the stillest 1 s of the whole lead-in
             earlier = weigh(total, rate, 0, start)
             weighing = earlier if earlier is not None and earlier.stable else weighing
+        if weighing is not None:  # a recording cropped to under 1 s of standing: its stillest 0.25 s
+            weighing = without_movement(total, rate, weighing, previous_end, start)
         if weighing is None:
             issues.append(Issue("unstable_weighing", "no 1 s of quiet standing before the "
                                 "unloaded span; it cannot be checked as a jump",
@@ -79,7 +84,7 @@ def find_jump(signal: Signal) -> tuple[Jump | None, list[Issue]]:
             previous_end = stop
             continue
         lookback = total[max(start - int(PROPULSION_LOOKBACK_S * rate), 0):start]
-        found = flight(total, start, stop, rate)
+        found = flight(total, start, stop, rate, cut_short=at_end)
         push = np.fmax.reduce(lookback) - found.level
         if push < PROPULSION_MIN_BW * (weighing.body_weight_n - found.level):
             previous_end = stop  # no push before it: stepping off
@@ -117,6 +122,10 @@ def analyse_jump(signal: Signal, countermovement: bool) -> Partial:
     start = w.start if onset is None else max(onset - int(round(OWEN_STEP_BACK_S * rate)), w.start)
     wide = widen(total, rate, w, jump.lead_in, start)  # the whole quiet stance before the movement
     w = w if signal.any_bad(wide.start, wide.stop) else wide
+    if w.stop - w.start < rate:
+        issues.append(Issue("short_weighing", f"only {(w.stop - w.start) / rate:.2f} s of quiet "
+                            "standing before the movement (1 s recommended): body weight and "
+                            "impulse metrics rest on it", w.start / rate, (w.stop - 1) / rate))
     body_weight = w.body_weight_n - level  # mean force over the quiet stance, less the unloaded plate
     mass = body_weight / G
     metrics["body_weight_n"] = body_weight

@@ -163,10 +163,11 @@ def _timed(signal: Signal, channel: np.ndarray, plate: int, flights: list,
         noise = max([f.noise for f in (before, after) if f is not None] + [noise_of])
         top = EDGE_TOP * (float(channel[first:last + 1].max()) - level)
         low = max(5.0 * noise, EDGE_FLOOR_N)
+        # an edge of a zeroed export is not fitted: it lies at the cut (events.Flight)
         if before is not None:
-            edges.append((first, level, +1, low, top, before.landing))
+            edges.append((first, level, +1, np.inf if before.zeroed else low, top, before.landing))
         if after is not None:
-            edges.append((last, level, -1, low, top, after.takeoff))
+            edges.append((last, level, -1, np.inf if after.zeroed else low, top, after.takeoff))
         found.append((k, before, after, first, last, level, noise))
     times = iter(_edge_times(channel, np.array(edges, dtype=np.float64).reshape(-1, 6), rate))
     contacts = []

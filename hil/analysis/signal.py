@@ -23,7 +23,13 @@ SATURATION_SHORT_S = 0.003  # ... and held this long, ≥ 4 samples (noise repea
 SATURATION_HOLD_S = 0.050  # ... or a plateau held this long (a slow rise into full scale) ...
 SATURATION_HOLD_MIN = 5  # ... and at least this many samples, after rising by >5 % in 0.1 s
 SATURATION_SLOW_RISE, SATURATION_RISE_S = 0.05, 0.1  # (quantised creeping holds values, rises less)
-SATURATION_MIN_DROP_N = 5.0  # ... and by at least this (flight noise repeats values near zero)
+SATURATION_MIN_DROP_N = 5.0  # ... and by at least this (flight noise repeats values near zero) ...
+SATURATION_QUANTA = 4.0  # ... and by this many ADC steps per sample: a plate quantised in coarse
+# steps (2.8 N) rising one step every sample or two holds a value for 3–4 samples by chance
+ZERO_BLOCK_S = 0.02  # an unzeroed plate shows as its lowest quiet block this long ...
+ZERO_QUIET_N = 5.0  # ... (SD ≤ this) reading below −NEGATIVE_N: the empty plate's reading, its zero
+ZERO_BLOCKS = 3  # ... when that many blocks in a row agree
+STEP_FLOOR_N = 1e-6  # changes smaller than this are rounding, not an ADC step
 BAD_CODES = ("gap", "nonfinite_samples", "saturation")  # input issues that mark samples bad
 TESTS = ("cmj", "sj", "dj", "hops", "iso", "run")  # METRICS.md; one module each in hil.analysis
 
@@ -116,8 +122,17 @@ def prepare(force: np.ndarray, rate_hz: float) -> Signal:
         raise AnalysisInputError(f"force must be shaped (n,) or (n, 2), got {np.shape(force)}")
     if data.shape[0] < 2:
         raise AnalysisInputError("force has fewer than two samples")
-    total = data.sum(axis=1) if data.shape[1] == 2 else data[:, 0].copy()
     issues: list[Issue] = []
+    for plate, column in enumerate(data.T):
+        found = _unzeroed(column, rate)
+        if found is not None:
+            zero, at = found
+            data = data.copy()  # the caller's array is never changed
+            data[:, plate] -= zero
+            issues.append(Issue("plate_offset", f"plate {plate + 1} reads {zero:.1f} N unloaded (not "
+                                "zeroed, e.g. tared with someone on it): taken as its zero",
+                                float(at / rate), float((at + int(round(ZERO_BLOCK_S * rate)) - 1) / rate)))
+    total = data.sum(axis=1) if data.shape[1] == 2 else data[:, 0].copy()
     bad = np.zeros(data.shape[0], dtype=bool)
     if not np.isfinite(total).all():  # NaN or ±inf in some plate shows in the total
         lost = np.isnan(data).any(axis=1)
@@ -147,11 +162,55 @@ def prepare(force: np.ndarray, rate_hz: float) -> Signal:
     return Signal(force=data, total=total, rate_hz=rate, bad=bad, issues=tuple(issues))
 
 
+def _unzeroed(x: np.ndarray, rate: float) -> tuple[float, int] | None:
+    """(zero, first sample) of an unzeroed plate: the lowest quiet ZERO_BLOCK_S block (on a grid
+    from the first sample) when it reads below −NEGATIVE_N, that is the plate with nobody on it
+    (force on a plate is never negative; standing on a plate tared under load reads negative
+    too, but less so). The zero is the mean of the first quiet block within ZERO_QUIET_N of the
+    lowest, so a later, equally empty stretch does not move it by its noise. A plate reading
+    more than zero when empty cannot be told from a light athlete standing: not handled."""
+    width = max(int(round(ZERO_BLOCK_S * rate)), 2)
+    blocks = x.shape[0] // width
+    if blocks == 0 or not np.fmin.reduce(x) < -NEGATIVE_N:
+        return None
+    grid = x[:blocks * width].reshape(blocks, width)
+    with np.errstate(invalid="ignore"):
+        means = grid.mean(axis=1)
+        quiet = np.flatnonzero(grid.std(axis=1) <= ZERO_QUIET_N)  # NaN blocks are never quiet
+    if quiet.size == 0 or not means[quiet].min() < -NEGATIVE_N:
+        return None
+    # an empty plate stays put: ZERO_BLOCKS quiet blocks in a row within ZERO_QUIET_N (the
+    # bottom of a countermovement is flat for one block, not three)
+    flat = np.zeros(blocks, dtype=bool)
+    flat[quiet] = True
+    steady = flat.copy()
+    for k in range(1, ZERO_BLOCKS):
+        steady[:-k] &= flat[k:] & (np.abs(means[k:] - means[:-k]) <= ZERO_QUIET_N)
+        steady[-k:] = False
+    candidates = np.flatnonzero(steady)
+    if candidates.size == 0 or not means[candidates].min() < -NEGATIVE_N:
+        return None
+    first = candidates[np.flatnonzero(means[candidates] <= means[candidates].min() + ZERO_QUIET_N)[0]]
+    return float(means[first]), int(first) * width
+
+
+def _step_before(x: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The ADC step as seen before each index of ``at``: the smallest non-zero change between
+    successive samples up to it (from earlier samples only, as the saturation verdict)."""
+    with np.errstate(invalid="ignore"):  # inf − inf: a non-finite stretch, no step
+        change = np.abs(np.diff(x[:max(int(at.max()), 1)]))
+    # NaN, inf and repeats say nothing; nor do float rounding differences between sums of steps
+    change[~(change > STEP_FLOOR_N) | ~np.isfinite(change)] = np.inf
+    smallest = np.minimum.accumulate(change) if change.size else np.full(1, np.inf)
+    return np.where(at >= 2, smallest[np.clip(at - 2, 0, smallest.size - 1)], np.inf)
+
+
 def _saturated(x: np.ndarray, rate: float) -> list[tuple[int, int, int]]:
     """Clipped plateaus as (first, last, known) sample indices: runs of identical values at or
     above every earlier sample, entered by a strict rise, that either rose more than
-    SATURATION_DROP of their value (and SATURATION_MIN_DROP_N) over the SATURATION_REACH samples
-    before and last SATURATION_SHORT_S (≥ 4 samples; a fast rise: known that long), or last
+    SATURATION_DROP of their value (and SATURATION_MIN_DROP_N, and SATURATION_QUANTA ADC steps a
+    sample) over the SATURATION_REACH samples before and last SATURATION_SHORT_S (≥ 4 samples; a
+    fast rise: known that long), or last
     SATURATION_HOLD_S after rising SATURATION_SLOW_RISE in SATURATION_RISE_S (a slower rise, as
     in an isometric hold: known once that long). Quantised real data repeats values on a flat
     stretch or a smooth peak too, but creeps up to them and leaves them within a few samples.
@@ -167,9 +226,13 @@ def _saturated(x: np.ndarray, rate: float) -> list[tuple[int, int, int]]:
     p = x[reach:n - 2]
     a = np.flatnonzero((p == x[reach + 1:n - 1]) & (p == x[reach + 2:n]) & (p > x[reach - 1:n - 3])
                        & np.isfinite(p)) + reach
+    if a.size == 0:
+        return []
     level = x[a]
     floor = np.maximum(SATURATION_MIN_DROP_N, SATURATION_DROP * np.abs(level))
     steep = level - x[a - reach] > floor
+    if steep.any():  # the ADC step only where it decides: the scan over the samples costs
+        steep[steep] = (level - x[a - reach])[steep] > SATURATION_QUANTA * reach * _step_before(x, a[steep])
     slow = (a >= rise) & (a + hold <= n) & (level == x[np.minimum(a + hold - 1, n - 1)]) & \
         (level - x[np.maximum(a - rise, 0)] > np.maximum(SATURATION_MIN_DROP_N,
                                                          SATURATION_SLOW_RISE * np.abs(level)))

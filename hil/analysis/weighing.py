@@ -12,6 +12,7 @@ UNSTABLE_FRACTION = 0.02  # SD above 2 % of body weight: sway or movement, not q
 STEP_S = 0.010  # candidate windows are whole blocks of this length
 QUIET_BLOCK_S = 0.050  # the quiet stance around a weighing is traced in blocks this long ...
 QUIET_SD = 5.0  # ... whose means stay within this many weighing SDs of body weight
+SHORT_S = 0.25  # a recording cropped to less than 1 s of standing is weighed on its stillest 0.25 s
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,26 @@ def widen(total: np.ndarray, rate_hz: float, w: Weighing, first: int, last: int)
     if (start, stop) == (w.start, w.stop):
         return w
     return Weighing(float(total[start:stop].sum() / (stop - start)), w.sd_n, start, stop, w.stable)
+
+
+def without_movement(total: np.ndarray, rate_hz: float, w: Weighing, first: int,
+                     last: int) -> Weighing:
+    """``w`` (the stillest second) unless the recording holds less than 1 s of quiet standing
+    (an export cropped just before the movement): then ``w`` starts where the recording (or
+    ``first``) does and takes in the movement; the stillest SHORT_S in [first, last) widened over
+    the quiet stance around it is returned instead. Quiet: every QUIET_BLOCK_S block mean within
+    QUIET_SD SDs (of the stillest SHORT_S) of its body weight."""
+    block = max(int(round(QUIET_BLOCK_S * rate_hz)), 1)
+    count = (w.stop - w.start) // block
+    if w.start - first >= block or count == 0:
+        return w  # a second of standing with more before it: not a cropped recording
+    short = weigh(total, rate_hz, first, last, min_s=SHORT_S)
+    if short is None:
+        return w
+    means = total[w.start:w.start + count * block].reshape(count, block).mean(axis=1)
+    if np.all(np.abs(means - short.body_weight_n) <= QUIET_SD * short.sd_n):
+        return w
+    return widen(total, rate_hz, short, first, last)
 
 
 @functools.lru_cache(maxsize=16)

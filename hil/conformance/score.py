@@ -47,7 +47,7 @@ def observe(item: Item) -> list[Outcome]:
     """Every analyser of ``item`` on its case's trace, judged metric by metric."""
     case = item.case
     if isinstance(case, RealCase):
-        from hil.analysis.io import load as read
+        from hil.analysis.readers import load as read
 
         recording = read(str(case.path), case.rate_hz)
         force, rate, drop, truth, table = recording.force, recording.rate_hz, None, case.reference, AGREEMENT
