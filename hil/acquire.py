@@ -142,7 +142,7 @@ class Acquisition:
                 yield block
 
     def _read(self, timeout: float) -> bytes:
-        before = self.plate.reconnects
+        before, rejected = self.plate.reconnects, self.plate.rejected
         data = self.plate.read(timeout)
         while data and len(data) < MAX_BYTES_PER_BLOCK:
             more = self.plate.read(0)
@@ -150,6 +150,7 @@ class Acquisition:
                 break
             data += more
         self.stats.reconnects += self.plate.reconnects - before
+        self.stats.corrupt += self.plate.rejected - rejected  # lines garbled before framing
         return data
 
     def feed(self, data: bytes, host_time_ns: int) -> SampleBlock | None:

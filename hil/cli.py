@@ -213,9 +213,23 @@ def _add_replay(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--timing-log", metavar="FILE",
                         help="for a plate you started yourself (forcebench emulate --timing-log): "
                              "its write times, so that latency can be measured")
+    parser.add_argument("--playback", action="store_true",
+                        help="upload the scenario to the plate with the protocol's playback command "
+                             "(PLAY / TRAC:DATA) before each stream, for firmware that implements it")
     parser.add_argument("--write-source", action="store_true",
                         help="only write the scenario's emulator source file(s) into the report "
                              "directory, for a plate you start yourself, and exit")
+    stimulus = parser.add_argument_group("electrical stimulus (waveform generators in place of the cells)")
+    stimulus.add_argument("--stimulus", metavar="URL[,URL...]",
+                          help="SCPI arbitrary waveform generators (VISA resources, comma-separated) "
+                               "wired to the plate's cell inputs, or emulated-awg[:FRONT-END] to start "
+                               "emulated generators driving an emulated front end (no --plate), e.g. "
+                               "emulated-awg:gain_error=0.02,clock_ppm=200")
+    stimulus.add_argument("--bridge", metavar="SPEC", default="",
+                          help="the cells the stimulus stands in for: rated_mv_v=2,capacity_n=5000,"
+                               "excitation_v=5 (the defaults)")
+    stimulus.add_argument("--clock-ppm-limit", type=float, default=100.0, metavar="PPM",
+                          help="fail when the plate's clock is further off the generators' (default 100)")
     parser.set_defaults(run=_run_replay)
 
 
@@ -226,8 +240,15 @@ def _run_replay(args: argparse.Namespace) -> int:
 
     if not 0 < args.timeout <= 3600:
         raise UsageError(f"--timeout must be between 0 and 3600 s, got {args.timeout:g}")
+    from hil.stimulus.bridge import parse_bridge
+
+    if not 0 < args.clock_ppm_limit < 1e5:
+        raise UsageError(f"--clock-ppm-limit must be between 0 and 100000, got {args.clock_ppm_limit:g}")
     settings = Settings(plate_url=args.plate, fast=args.fast, timeout_s=args.timeout,
-                        timing_log=Path(args.timing_log) if args.timing_log else None)
+                        timing_log=Path(args.timing_log) if args.timing_log else None,
+                        playback=args.playback, stimulus=args.stimulus,
+                        bridge=parse_bridge(args.bridge),
+                        clock_ppm_limit=args.clock_ppm_limit)
     return run(args.scenario, args.report, settings, write_source_only=args.write_source)
 
 
@@ -320,12 +341,68 @@ def _run_conformance(args: argparse.Namespace) -> int:
     return EXIT_OUT_OF_SPEC if failed else EXIT_OK
 
 
+def _add_platecheck(sub: argparse._SubParsersAction) -> None:
+    """``forcebench plate-check`` (owned by hil/platecheck.py)."""
+    from hil.platecheck import CHECKS
+
+    parser = sub.add_parser(
+        "plate-check", help="protocol conformance suite for plate firmware",
+        description="Check a plate that claims the forcebench protocol against its specification "
+                    "(docs/plates.md): identification, every command and its errors, frame format "
+                    "and CRC, counter wrap, rates, timing jitter and throughput, start/stop/restart, "
+                    "a slow reader. Prints a table, writes platecheck.json and platecheck.xml "
+                    "(JUnit). Exit 0 every required check passes, 1 one fails, 2 no plate.")
+    parser.add_argument("url", metavar="URL", help="plate URL (a serial port, pyserial URL, VISA "
+                                                   "resource, or emulated / emulated+scpi)")
+    parser.add_argument("--report", metavar="DIR", default="reports/plate-check",
+                        help="where the JSON and JUnit go (default reports/plate-check)")
+    parser.add_argument("--only", action="append", default=[], metavar="CHECK",
+                        choices=[name for name, *_ in CHECKS],
+                        help="run only this check (repeatable): " + ", ".join(n for n, *_ in CHECKS))
+    parser.add_argument("--rates", default="100,500,1000,2000", metavar="HZ,HZ,...",
+                        help="sample rates for the throughput and jitter checks (default 100,500,1000,2000)")
+    parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
+                        help="a command unanswered this long fails (default 5 s)")
+    parser.set_defaults(run=_run_platecheck)
+
+
+def _run_platecheck(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hil import platecheck
+    from hil.plates import open_plate
+
+    try:
+        rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    except ValueError:
+        raise UsageError(f"--rates must be numbers separated by commas, got {args.rates!r}") from None
+    if not rates or not all(0 < r <= 100_000 for r in rates):
+        raise UsageError(f"--rates must be positive sample rates, got {args.rates!r}")
+    if not 0 < args.timeout <= 600:
+        raise UsageError(f"--timeout must be between 0 and 600 s, got {args.timeout:g}")
+    with open_plate(args.url, timeout=args.timeout) as plate:
+        session = platecheck.Session(plate, rates, args.timeout)
+        try:
+            identity = plate.identify()
+        except ValueError:
+            identity = None
+        print(f"plate-check {args.url} ({identity}), {session.dialect}")
+        results = platecheck.run_checks(session, args.only,
+                                        lambda result: print(platecheck.row(result), flush=True))
+    paths = platecheck.write_reports(Path(args.report), args.url, identity, session.dialect, results)
+    failed = [r.name for r in results if r.required and not r.passed]
+    print(("FAIL: " + ", ".join(failed) if failed else f"PASS: {len(results)} checks")
+          + f"; report in {paths[0]}, {paths[1]}")
+    return EXIT_OUT_OF_SPEC if failed else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="forcebench",
         description="Simulation and hardware-in-the-loop test bench for force plates.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_simulate, _add_analyse, _add_emulate, _add_replay, _add_conformance):
+    for add in (_add_simulate, _add_analyse, _add_emulate, _add_replay, _add_platecheck,
+                _add_conformance):
         add(sub)
     # one line on bad arguments, never argparse's usage block (exit status 2 either way)
     parser.error = _one_line_error("")  # type: ignore[method-assign]

@@ -4,6 +4,8 @@
     emulated+scpi               start the SCPI emulator on 127.0.0.1, talk pyvisa-py
     /dev/ttyUSB0, socket://host:port, rfc2217://host:port, loop://   any pyserial URL
     TCPIP::host::port::SOCKET (or any VISA resource) [@backend], e.g. ...@path/to.yaml@sim
+    text:PLATE_FILE@PORT        a text-line plate (hil.text_format) on any pyserial URL
+    emulated+text:PLATE_FILE    start the text-line emulator for that plate file, talk pyserial
 """
 from __future__ import annotations
 
@@ -17,12 +19,13 @@ from .emulator.process import EmulatorProcess
 from .emulator.source import Source, write_source
 
 EMULATED_URLS = {"emulated": "serial", "emulated+serial": "serial", "emulated+scpi": "scpi"}
+TEXT, EMULATED_TEXT = "text:", "emulated+text:"
 SERIAL_PREFIXES = ("/dev/", "socket://", "rfc2217://", "loop://", "spy://", "alt://", "hwgrep://")
 
 
 def is_emulated(url: str) -> bool:
     """True for the URLs that start an emulator of our own (so its source and faults are ours)."""
-    return url.strip() in EMULATED_URLS
+    return url.strip() in EMULATED_URLS or url.strip().startswith(EMULATED_TEXT)
 
 
 def open_plate(url: str = "emulated", *, source: str | Path | Source | None = None,
@@ -36,10 +39,18 @@ def open_plate(url: str = "emulated", *, source: str | Path | Source | None = No
     """
     url = url.strip()
     if is_emulated(url):
-        return _open_emulated(EMULATED_URLS[url], source, fast, parse_faults(faults),
-                              timing_log, timeout, seed, once, counter_start)
+        layout = _plate_file(url[len(EMULATED_TEXT):]) if url.startswith(EMULATED_TEXT) else None
+        return _open_emulated("text" if layout else EMULATED_URLS[url], source, fast,
+                              parse_faults(faults), timing_log, timeout, seed, once,
+                              counter_start, layout)
     if source is not None or fast or tuple(faults) or timing_log or once:
         raise PlateUrlError(f"emulator options need an emulated plate URL, not {url!r}")
+    if url.startswith(TEXT):
+        from .drivers.text_plate import TextPlate
+        path, at, port = url[len(TEXT):].rpartition("@")
+        if not at:
+            raise PlateUrlError(f"a text plate URL is text:PLATE_FILE@PORT, got {url!r}")
+        return TextPlate(_plate_file(path), port, timeout)
     if "::" in url:
         from .drivers.visa_plate import VisaPlate
         resource, at, backend = url.partition("@")  # "py", "sim" or "file.yaml@sim"
@@ -48,13 +59,25 @@ def open_plate(url: str = "emulated", *, source: str | Path | Source | None = No
         from .drivers.serial_plate import SerialPlate
         return SerialPlate(url, timeout)
     raise PlateUrlError(f"unknown plate URL {url!r}: use emulated, emulated+scpi, a serial "
-                        "port or pyserial URL (/dev/..., socket://, rfc2217://, loop://) "
-                        "or a VISA resource (TCPIP::host::port::SOCKET)")
+                        "port or pyserial URL (/dev/..., socket://, rfc2217://, loop://), "
+                        "a VISA resource (TCPIP::host::port::SOCKET), text:PLATE_FILE@PORT "
+                        "or emulated+text:PLATE_FILE")
+
+
+def _plate_file(path: str):
+    from .text_format import PlateFileError, load_plate_file
+    try:
+        return load_plate_file(path)
+    except PlateFileError as error:
+        raise PlateUrlError(str(error)) from None
 
 
 def _open_emulated(transport: str, source, fast: bool, faults: tuple[Fault, ...], timing_log,
-                   timeout: float, seed: int, once: bool, counter_start: int) -> Plate:
+                   timeout: float, seed: int, once: bool, counter_start: int,
+                   layout=None) -> Plate:
     options = ["--seed", str(seed), "--counter-start", str(counter_start)]
+    if layout is not None:
+        options += ["--plate-file", layout.path]
     scratch = None
     if isinstance(source, Source):  # hand it over as a file, removed when the plate closes
         scratch = tempfile.TemporaryDirectory(prefix="forcebench-source-")
@@ -72,6 +95,9 @@ def _open_emulated(transport: str, source, fast: bool, faults: tuple[Fault, ...]
         options += ["--fault", fault.to_spec()]
     emulator = EmulatorProcess(transport, options, timeout, keep_alive=scratch)
     try:
+        if transport == "text":
+            from .drivers.text_plate import TextPlate
+            return TextPlate(layout, emulator.address, timeout, server=emulator)
         if transport == "serial":
             from .drivers.serial_plate import SerialPlate
             return SerialPlate(emulator.address, timeout, server=emulator)

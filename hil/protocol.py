@@ -27,6 +27,15 @@ Commands are ASCII lines ending in ``\\n``; a logical command has a serial and a
     status      STAT?                  SYST:STAT?                     key=value ...
     error       ERR?                   SYST:ERR?                      code,"message" (0 = none)
     fetch       -                      FETC?                          #<n><len><frames> (IEEE 488.2)
+    playback    PLAY hz #<n><len><f32> TRAC:DATA hz,#<n><len><f32>   -
+    counter     CNT n                  CONF:COUN n                    -
+
+``counter`` presets the sample counter the next ``start`` begins from (0 after reset; every
+start begins there again): a test hook, so that the 2**32 wrap can be checked in seconds.
+
+``playback`` uploads a trace for the plate to stream once, through its own processing, at the
+next ``start``: the block holds float32 little-endian newtons, sample by sample, plate by plate,
+cell by cell ((samples, plates, 4) in C order); a block is read by its length, newlines and all.
 
 Serial replies: a query answers its value line; a setting answers ``OK``; a refused command
 answers ``ERR code,"message"``. While streaming, a serial plate answers only ``STOP``, with the
@@ -53,6 +62,8 @@ ADC_FULL_SCALE = (1 << 23) - 1  # a 24-bit ADC, sign-extended into the int32 fie
 DEFAULT_SCALE_N_PER_COUNT = 1e-3
 STOPPED_LINE = b"OK STOPPED\n"
 SMALL_BATCH = 16  # frames
+MAX_BLOCK_BYTES = 64 << 20  # the largest block a command may carry (a playback upload)
+PLAYBACK_DTYPE = np.dtype("<f4")
 
 
 class ProtocolError(ValueError):
@@ -226,11 +237,13 @@ def block_length(head: bytes) -> tuple[int, int] | None:
         raise ProtocolError(f"not a definite-length block: {head[:8]!r}")
     if len(head) < 2:
         return None
+    if not head[1:2].isdigit() or head[1:2] == b"0":
+        raise ProtocolError(f"not a definite-length block: {head[:8]!r}")
     digits = int(head[1:2])
-    if digits == 0:
-        raise ProtocolError("indefinite-length blocks are not used")
     if len(head) < 2 + digits:
         return None
+    if not head[2:2 + digits].isdigit():
+        raise ProtocolError(f"bad block length in {head[:2 + digits]!r}")
     return 2 + digits, int(head[2:2 + digits])
 
 
@@ -261,6 +274,8 @@ COMMANDS = {spec.name: spec for spec in (
     CommandSpec("status", "STAT?", "SYST:STAT?"),
     CommandSpec("error", "ERR?", "SYST:ERR?"),
     CommandSpec("fetch", None, "FETC?"),
+    CommandSpec("playback", "PLAY", "TRAC:DATA", (float, bytes)),
+    CommandSpec("counter", "CNT", "CONF:COUN", (int,)),
 )}
 DIALECTS = ("serial", "scpi")
 
@@ -277,30 +292,74 @@ def format_command(name: str, *args: Any, dialect: str = "serial") -> bytes:
         raise ProtocolError(f"no {dialect} command {name!r}")
     if len(args) != len(spec.args):
         raise ProtocolError(f"{name} takes {len(spec.args)} arguments, got {len(args)}")
-    values = [repr(float(a)) if t is float else str(int(a)) for t, a in zip(spec.args, args)]
-    separator = " " if dialect == "serial" else ","
-    text = keyword + (" " + separator.join(values) if values else "")
-    return text.encode("ascii") + b"\n"
+    values = [repr(float(a)).encode() if t is float else block(a) if t is bytes
+              else str(int(a)).encode() for t, a in zip(spec.args, args)]
+    separator = b" " if dialect == "serial" else b","
+    return keyword.encode("ascii") + (b" " + separator.join(values) if values else b"") + b"\n"
 
 
 _BY_KEYWORD = {d: {_keyword(s, d).upper(): s for s in COMMANDS.values() if _keyword(s, d)}
                for d in DIALECTS}
 
 
-def parse_command(line: bytes | str, dialect: str = "serial") -> tuple[str, tuple]:
-    """(logical name, typed arguments) of a command line; ProtocolError if it is not one."""
+def parse_command(line: bytes | str, dialect: str = "serial",
+                  payload: bytes | None = None) -> tuple[str, tuple]:
+    """(logical name, typed arguments) of a command line; ProtocolError if it is not one.
+    ``payload`` is the block a command carries (``split_command`` separates it from the line)."""
     text = (line.decode("ascii", "replace") if isinstance(line, bytes) else line).strip()
     keyword, _, rest = text.partition(" ")
     spec = _BY_KEYWORD[dialect].get(keyword.upper())
     if spec is None:
         raise ProtocolError(f"unknown command {keyword!r}")
     parts = rest.replace(",", " ").split() if rest.strip() else []
-    if len(parts) != len(spec.args):
-        raise ProtocolError(f"{keyword} takes {len(spec.args)} arguments, got {len(parts)}")
+    wants_block = bool(spec.args) and spec.args[-1] is bytes
+    if wants_block != (payload is not None):
+        raise ProtocolError(f"{keyword} {'needs' if wants_block else 'takes no'} data block")
+    if len(parts) + wants_block != len(spec.args):
+        raise ProtocolError(f"{keyword} takes {len(spec.args)} arguments, got {len(parts) + wants_block}")
     try:
-        return spec.name, tuple(t(p) for t, p in zip(spec.args, parts))
+        values = tuple(t(p) for t, p in zip(spec.args, parts))
     except ValueError:
         raise ProtocolError(f"bad argument in {text!r}") from None
+    return spec.name, values + ((payload,) if wants_block else ())
+
+
+def split_command(buffer: bytes) -> tuple[bytes, bytes | None, bytes] | None:
+    """The first complete command in ``buffer``: (its text up to any block, the block's payload or
+    None, the bytes after it); None while incomplete. A ``#`` after a space or comma starts an
+    IEEE 488.2 definite-length block, read by its length (it may hold newlines)."""
+    newline = buffer.find(b"\n")
+    starts = [i + 1 for i in (buffer.find(b" #"), buffer.find(b",#"))
+              if i >= 0 and (newline < 0 or i < newline)]
+    match = min(starts) if starts else None
+    if match is None:
+        return None if newline < 0 else (buffer[:newline], None, buffer[newline + 1:])
+    lengths = block_length(buffer[match:match + 11])
+    if lengths is None:
+        return None
+    header, length = lengths
+    if length > MAX_BLOCK_BYTES:
+        raise ProtocolError(f"a block of {length} bytes is over the {MAX_BLOCK_BYTES} byte limit")
+    end = match + header + length
+    if len(buffer) < end + 1:
+        return None
+    return buffer[:match - 1], buffer[match + header:end], buffer[end + 1:]
+
+
+def encode_playback(cells: np.ndarray) -> bytes:
+    """A trace (samples, plates, 4) in newtons as a playback block's payload."""
+    return np.ascontiguousarray(cells, dtype=PLAYBACK_DTYPE).tobytes()
+
+
+def decode_playback(payload: bytes, plates: int) -> np.ndarray:
+    values = np.frombuffer(payload, dtype=PLAYBACK_DTYPE)
+    if values.size == 0 or values.size % (plates * CELLS):
+        raise ProtocolError(f"a playback block of {len(payload)} bytes is not whole samples of "
+                            f"{plates} plate(s) x {CELLS} float32 cells")
+    cells = values.astype(np.float64).reshape(-1, plates, CELLS)
+    if not np.all(np.isfinite(cells)):
+        raise ProtocolError("a playback block holds a value that is not finite")
+    return cells
 
 
 def format_calibration(scale: np.ndarray, offset: np.ndarray) -> str:

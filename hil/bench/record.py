@@ -159,11 +159,18 @@ def summary(record: ReplayRecord, directory: Path) -> str:
         lines.append(f"  {mark} {rate.test:<5} {rate.metric:<30} {rate.passed:>4}/{rate.total:<4}"
                      f" {100 * rate.rate:6.1f} %")
     latency = record.latency
-    lines.append("  result " + report.latency_text(latency.to_dict())
+    lines.append(("  result (stimulus out → result) " if record.plate.get("stimulus") else "  result ")
+                 + report.latency_text(latency.to_dict())
                  + ("" if latency.checked else f" ({latency.note})"))
     transport = latency.transport
+    stimuli = record.plate.get("stimulus", ())
+    for played in stimuli:
+        ppm = played["alignment"]["clock_ppm"]
+        lines.append(f"  stimulus {played['rate_hz']:g} Hz from {played['identity']}; plate clock "
+                     + ("not measured" if ppm is None else f"{ppm:+.1f} ppm") + " against it")
     if transport.count:
-        lines.append(f"  sample latency (wire + acquisition) p50 {1000 * transport.p50_s:.2f} ms, "
+        between = "stimulus out → row at the bench" if stimuli else "wire + acquisition"
+        lines.append(f"  sample latency ({between}) p50 {1000 * transport.p50_s:.2f} ms, "
                      f"p99 {1000 * transport.p99_s:.2f} ms, max {1000 * transport.max_s:.2f} ms "
                      f"over {transport.count} samples")
     lines.append("  frames " + ", ".join(f"{k} {v}" for k, v in record.frames.to_dict().items()))

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from hil.stimulus.bridge import Bridge
+
 TIMEOUT_S = 10.0  # a plate silent this long (to a command, or while streaming) is not there
 
 
@@ -20,3 +22,7 @@ class Settings:
     timeout_s: float = TIMEOUT_S
     timing_log: Path | None = None  # the timing log of an emulator you started yourself
     progress: bool = True
+    playback: bool = False  # upload each segment with the protocol's playback command first
+    stimulus: str | None = None  # waveform generators standing in for the cells (hil.bench.stimulus)
+    bridge: Bridge = Bridge()  # the cells the stimulus stands in for
+    clock_ppm_limit: float = 100.0  # a plate clock further off the generator's fails the replay

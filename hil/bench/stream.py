@@ -171,8 +171,9 @@ def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: in
 
     An emulated plate is started with the segment as its source (one pass), the scenario's
     faults and a timing log. Any other URL must already be streaming the same source when
-    started (an emulator you run yourself, or a plate with a playback mode); latency is then
-    measured only if ``settings.timing_log`` gives its write times.
+    started (an emulator you run yourself), or be given it with the protocol's playback
+    command (``settings.playback``); latency is then measured only if ``settings.timing_log``
+    gives its write times.
     """
     emulated = is_emulated(url)
     paths = {name: directory / f"{name}{suffix}.{ext}"
@@ -190,6 +191,8 @@ def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: in
         if plate.plates != plates:
             raise BenchError(f"plate {url} has {plate.plates} plate(s), the scenario needs {plates}")
         plate.set_rate(segment.rate_hz)
+        if settings.playback:  # the plate streams the segment through its own processing
+            plate.playback(segment.cells, segment.rate_hz)
         with Acquisition(plate, paths["raw"]) as acquisition:
             plate.start()
             streaming = time.monotonic()

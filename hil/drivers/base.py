@@ -54,6 +54,7 @@ class Plate(abc.ABC):
     plates: int = 2
     channels: int = protocol.CELLS
     reconnects: int = 0  # times the transport went away and came back
+    rejected: int = 0  # garbled records the driver threw away before framing (text lines)
 
     @abc.abstractmethod
     def command(self, name: str, *args) -> str | None:
@@ -91,6 +92,11 @@ class Plate(abc.ABC):
 
     def write_calibration(self, plate: int, cell: int, scale: float, offset: float) -> None:
         self.command("cal", plate, cell, scale, offset)
+
+    def playback(self, cells: np.ndarray, rate_hz: float) -> None:
+        """Upload a trace (samples, plates, 4) N for the plate to stream once at the next start,
+        through its own processing (firmware that implements the protocol's playback)."""
+        self.command("playback", rate_hz, protocol.encode_playback(cells))
 
     def status(self) -> dict[str, str]:
         return protocol.parse_status(self.command("status"))

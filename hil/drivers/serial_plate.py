@@ -10,6 +10,10 @@ from .base import PlateCommandError, PlateDisconnected, PlateError, Plate, Plate
 
 MAX_READ = 1 << 16
 
+# the shortest wait for a server to reopen its port: a process on a loaded machine may take
+# seconds, which says nothing about the plate's answer time
+RECONNECT_S = 10.0
+
 
 class SerialPlate(Plate):
     def __init__(self, url: str, timeout: float = 5.0, server: Server | None = None,
@@ -110,7 +114,7 @@ class SerialPlate(Plate):
             raise PlateDisconnected(f"{self.url}: {error}") from None
         self.server.check()
         self.port.close()
-        self.url = self.server.next_address(self.timeout)
+        self.url = self.server.next_address(max(self.timeout, RECONNECT_S))
         self.port = self._open(self.url)
         self.reconnects += 1
 

@@ -39,9 +39,12 @@ class VisaPlate(Plate):
         return instrument
 
     def command(self, name: str, *args) -> str | None:
-        line = protocol.format_command(name, *args, dialect="scpi").decode().rstrip("\n")
+        raw = protocol.format_command(name, *args, dialect="scpi")
+        line = raw.decode("ascii", "replace").rstrip("\n")
         try:
-            if protocol.COMMANDS[name].query:
+            if bytes in protocol.COMMANDS[name].args:  # a data block: sent as bytes
+                self.instrument.write_raw(raw)
+            elif protocol.COMMANDS[name].query:
                 reply = self.instrument.query(line).strip()
                 if reply:
                     return reply

@@ -8,7 +8,7 @@ import argparse
 import signal
 import sys
 
-from .device import EmulatedPlate
+from .device import DEFECTS, EmulatedPlate
 from .faults import Fault, FaultError, parse_fault, parse_faults
 from .scpi_plate import ScpiFrontEnd
 from .serial_plate import SerialFrontEnd
@@ -21,8 +21,11 @@ __all__ = ["EmulatedPlate", "Fault", "FaultError", "parse_fault", "parse_faults"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("transport", choices=("serial", "scpi"),
-                        help="serial: a pseudo-terminal (prints its path); scpi: TCP (prints the VISA resource)")
+    parser.add_argument("transport", choices=("serial", "scpi", "awg", "text"),
+                        help="serial: a pseudo-terminal (prints its path); scpi: TCP (prints the VISA "
+                             "resource); awg: waveform generators on TCP driving a plate front end "
+                             "on a pseudo-terminal (prints each generator's VISA resource, then the path); text: a "
+                             "text-line plate on a pseudo-terminal (needs --plate-file)")
     parser.add_argument("--source", metavar="FILE", help="source .npz of cell forces (default: a built-in CMJ loop)")
     parser.add_argument("--fast", action="store_true", help="stream as fast as the reader takes it")
     parser.add_argument("--once", action="store_true", help="stream the source once, then stop")
@@ -35,13 +38,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, help="sample rate in Hz (default: the source's)")
     parser.add_argument("--host", default="127.0.0.1", help="scpi: address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="scpi: TCP port (0 picks a free one)")
+    parser.add_argument("--defect", action="append", default=[], choices=sorted(DEFECTS),
+                        metavar="NAME", help="break the protocol on purpose (plate-check must catch "
+                                             "it): " + ", ".join(sorted(DEFECTS)))
+    parser.add_argument("--plate-file", metavar="TOML",
+                        help="text: the plate file (fixtures/plates/text-*.toml) of the lines to print")
+    rig = parser.add_argument_group("awg: the stimulus rig")
+    rig.add_argument("--instruments", type=int, default=2, help="waveform generators (default 2)")
+    rig.add_argument("--channels", type=int, default=4, help="outputs per generator (default 4)")
+    rig.add_argument("--plates", type=int, default=2, help="plates on the front end, 1 or 2 (default 2)")
+    rig.add_argument("--frontend", default="", metavar="SPEC",
+                     help="front-end values, e.g. gain_error=0.02,clock_ppm=200,noise_uv=0.2 "
+                          "(hil.emulator.frontend.FrontEnd)")
     parser.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.transport == "awg":
+        from .rig import run_rig
+        return run_rig(args)
     source = read_source(args.source) if args.source else builtin_source()
-    plate = EmulatedPlate(source, parse_faults(args.fault), seed=args.seed,
-                          counter_start=args.counter_start, once=args.once)
+    faults = parse_faults(args.fault)
+    if args.transport == "text":
+        return _run_text(args, source, faults)
+    if any(f.kind == "reorder" for f in faults):
+        raise FaultError("reorder applies to text plates only (emulate text)")
+    plate = EmulatedPlate(source, faults, seed=args.seed, counter_start=args.counter_start,
+                          once=args.once, defects=frozenset(args.defect))
     if args.rate is not None:
         plate.execute("rate", (args.rate,))
     # SIGTERM (our driver closing us) ends the loop like Ctrl-C, quietly
@@ -51,6 +74,26 @@ def run(args: argparse.Namespace) -> int:
     else:
         front = ScpiFrontEnd(plate, args.host, args.port, args.fast, args.timing_log,
                              watch_stdin=args.watch_stdin)
+    try:
+        front.serve()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _run_text(args: argparse.Namespace, source: Source, faults: tuple[Fault, ...]) -> int:
+    from ..text_format import load_plate_file
+    from .text_plate import TextFrontEnd, split_faults, text_plate
+
+    if not args.plate_file:
+        raise FaultError("emulate text needs --plate-file")
+    layout = load_plate_file(args.plate_file)
+    content, line_faults = split_faults(faults)
+    plate = text_plate(EmulatedPlate(source, content, seed=args.seed,
+                                     counter_start=args.counter_start, once=args.once), layout)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    front = TextFrontEnd(plate, layout, line_faults, seed=args.seed, fast=args.fast,
+                         timing_log=args.timing_log, watch_stdin=args.watch_stdin)
     try:
         front.serve()
     except KeyboardInterrupt:

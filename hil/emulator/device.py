@@ -12,12 +12,30 @@ import numpy as np
 
 from .. import protocol
 from .faults import Fault
-from .source import Source
+from .source import Source, make_source
 
 MAX_ERRORS = 16
 MIN_RATE_HZ, MAX_RATE_HZ = 10.0, 10_000.0
 RANDOM_BLOCK = 4096  # random fault decisions are drawn per block of counters: chunking-independent
 LOOKAHEAD_TICKS = 256  # frames are made this many ticks ahead, then handed out tick by tick
+
+
+# Protocol defects the emulator can be told to have, each one a way firmware gets the protocol
+# wrong; `forcebench plate-check` must catch each (tests/test_platecheck.py proves it).
+DEFECTS = {
+    "idn": "identification is not maker,model,serial,firmware",
+    "status": "status lacks the counter",
+    "cal": "calibration writes are accepted but ignored",
+    "errors": "unknown commands are answered OK (serial) and no error is queued",
+    "crc": "every frame's CRC is wrong",
+    "wrap": "the sample counter is 24 bits: it wraps at 2**24, not 2**32",
+    "rate": "rate changes are accepted, but the plate keeps sampling at its power-up rate",
+    "burst": "frames leave in bursts every 100 ms (serial)",
+    "restart": "the counter runs on across stop and start instead of starting again",
+    "busy": "commands sent while streaming are carried out (serial)",
+    "trailing": "frames keep coming for 0.1 s after OK STOPPED (serial)",
+    "silent-loss": "a slow reader loses frames, and status does not count them (serial)",
+}
 
 
 class DeviceError(ValueError):
@@ -51,10 +69,15 @@ class Chunk:
 class EmulatedPlate:
     """A dual (or single) plate with 4 cells each, streaming ``source`` on its own clock."""
 
+    lookahead_ticks = LOOKAHEAD_TICKS  # a plate whose input is live (hil.emulator.frontend) uses 1
+
     def __init__(self, source: Source, faults: tuple[Fault, ...] = (), seed: int = 0,
-                 counter_start: int = 0, once: bool = False) -> None:
+                 counter_start: int = 0, once: bool = False,
+                 defects: frozenset[str] = frozenset()) -> None:
         self.source, self.faults, self.seed = source, faults, seed
         self.counter_start, self.once = counter_start, once
+        self.power_up_counter, self.power_up_rate = counter_start, source.rate_hz
+        self.defects = frozenset(defects)
         self.plates = source.plates
         rng = np.random.default_rng(seed)
         self.zero_counts = rng.integers(-20_000, 20_000, (self.plates, protocol.CELLS))
@@ -77,12 +100,16 @@ class EmulatedPlate:
 
     def execute(self, name: str, args: tuple) -> str | None:
         """Run a logical command (see hil.protocol); the reply text, or None for a setting."""
-        if self.streaming and name not in ("stop", "status", "error", "fetch", "identify"):
+        if self.streaming and name not in ("stop", "status", "error", "fetch", "identify") \
+                and "busy" not in self.defects:
             raise DeviceError(-200, "Execution error; streaming")
         if name == "identify":
+            if "idn" in self.defects:
+                return "FORCEBENCH EMULATED PLATE"
             return f"FORCEBENCH,FP{self.plates}x{protocol.CELLS}-EMU,SN{self.seed:06d},1.0"
         if name == "reset":
             self.reset()
+            self.counter_start = self.power_up_counter
         elif name == "rate?":
             return f"{self.rate_hz:g}"
         elif name == "rate":
@@ -92,6 +119,8 @@ class EmulatedPlate:
         elif name == "tare":  # idle, the plate is unloaded: its zero is the raw zero
             self.offset = self.zero_counts.astype(float)
         elif name == "start":
+            if "restart" in self.defects:
+                self.counter_start += self.ticks
             self.streaming, self.ticks, self.finished, self._ahead = True, 0, False, None
         elif name == "stop":
             self.streaming = False
@@ -102,15 +131,33 @@ class EmulatedPlate:
             plate, cell, scale, offset = self._plate(args[0]), int(args[1]), args[2], args[3]
             if not 0 <= cell < protocol.CELLS or not (np.isfinite(scale) and scale > 0):
                 raise DeviceError(-222, "Data out of range; cell or scale")
-            self.scale[plate, cell], self.offset[plate, cell] = scale, offset
+            if "cal" not in self.defects:
+                self.scale[plate, cell], self.offset[plate, cell] = scale, offset
         elif name == "status":
             return protocol.format_status(self.status())
         elif name == "error":
             code, message = self.errors.popleft() if self.errors else (0, "No error")
             return protocol.format_error(code, message)
+        elif name == "playback":
+            self._playback(*args)
+        elif name == "counter":
+            if not 0 <= args[0] < protocol.COUNTER_MODULUS:
+                raise DeviceError(-222, "Data out of range; counter 0-4294967295")
+            self.counter_start = int(args[0])
         else:
             raise DeviceError(-113, f"Undefined header; {name}")
         return None
+
+    def _playback(self, rate_hz: float, payload: bytes) -> None:
+        """Stream this trace once at the next start, through the plate's own ADC and faults."""
+        if not MIN_RATE_HZ <= rate_hz <= MAX_RATE_HZ:
+            raise DeviceError(-222, f"Data out of range; rate {MIN_RATE_HZ:g}-{MAX_RATE_HZ:g} Hz")
+        try:
+            cells = protocol.decode_playback(payload, self.plates)
+        except protocol.ProtocolError as error:
+            raise DeviceError(-161, f"Invalid block data; {error}") from None
+        self.source = make_source(cells, rate_hz)
+        self.once, self.rate_hz, self._ahead = True, float(rate_hz), None
 
     def refuse(self, error: DeviceError) -> None:
         self.errors.append((error.code, error.message))
@@ -122,11 +169,19 @@ class EmulatedPlate:
 
     def status(self) -> dict:
         state = "streaming" if self.streaming else "done" if self.finished else "idle"
-        return {"state": state, "rate": f"{self.rate_hz:g}",
-                "plates": self.plates, "channels": protocol.CELLS,
-                "counter": (self.counter_start + self.ticks) % protocol.COUNTER_MODULUS,
-                "sent": self.sent, "dropped": self.dropped, "overflow": self.overflow,
-                "samples": len(self.source), "errors": len(self.errors)}
+        status = {"state": state, "rate": f"{self.rate_hz:g}",
+                  "plates": self.plates, "channels": protocol.CELLS,
+                  "counter": self._counter(self.ticks),
+                  "sent": self.sent, "dropped": self.dropped, "overflow": self.overflow,
+                  "samples": len(self.source), "errors": len(self.errors)}
+        if "status" in self.defects:
+            del status["counter"]
+        return status
+
+    def _counter(self, ticks):
+        """The counter the plate puts in a frame at its ``ticks`` since start."""
+        modulus = 1 << 24 if "wrap" in self.defects else protocol.COUNTER_MODULUS
+        return (self.counter_start + ticks) % modulus
 
     # --- streaming --------------------------------------------------------------------------
 
@@ -135,6 +190,11 @@ class EmulatedPlate:
         if not self.once:
             return None
         return max(0, int(len(self.source) * self.rate_hz / self.source.rate_hz) - self.ticks)
+
+    @property
+    def tick_rate_hz(self) -> float:
+        """How fast the sample clock ticks in host time (the emulated plate's clock is the host's)."""
+        return self.power_up_rate if "rate" in self.defects else self.rate_hz
 
     def fault_windows(self, kind: str) -> list[tuple[int, float]]:
         """(tick, seconds) for each stall or disconnect fault."""
@@ -149,13 +209,13 @@ class EmulatedPlate:
         self.ticks += count
         if self.once and self.remaining() == 0:
             self.streaming, self.finished = False, True
-        counters = (self.counter_start + np.arange(first, first + count)) % protocol.COUNTER_MODULUS
+        counters = self._counter(np.arange(first, first + count))
         if lost or count == 0:
             self.dropped += count * self.plates
             return Chunk(b"", counters)
         ahead = self._ahead
         if ahead is None or not ahead.first <= first <= first + count <= ahead.first + ahead.ticks:
-            ahead = self._ahead = self._prepare(first, max(count, LOOKAHEAD_TICKS))
+            ahead = self._ahead = self._prepare(first, max(count, self.lookahead_ticks))
         a, b = first - ahead.first, first + count - ahead.first
         self.sent += int(ahead.sent[a:b].sum())
         self.dropped += int(ahead.dropped[a:b].sum())
@@ -246,13 +306,16 @@ class EmulatedPlate:
         order_keys, frames = [], []
         for plate_ticks, counts, plate in pieces:
             frames.append(np.frombuffer(protocol.encode_frames(
-                plate, self.counter_start + plate_ticks, counts), dtype=np.uint8)
+                plate, self._counter(plate_ticks), counts), dtype=np.uint8)
                 .reshape(plate_ticks.size, protocol.frame_size(counts.shape[1])))
             order_keys.append(plate_ticks / self._clock(plate) + plate * 1e-9)
         order = np.argsort(np.concatenate(order_keys), kind="stable")
         rows = np.concatenate(frames)[order]
         # one random key per frame: its plate's tick and the plate
         keys = np.concatenate([p[0] * self.plates + p[2] for p in pieces])[order]
+        if "crc" in self.defects:
+            rows = rows.copy()
+            rows[:, -2:] ^= np.uint8(0xFF)
         data, lengths = self._byte_faults(rows, keys)
         return data, lengths, order
 

@@ -15,6 +15,7 @@ counter, so a run is repeatable.
     saturate:LIMIT             cells past LIMIT newtons read ADC full scale (plate=P, cell=C)
     drift:RATE                 cells drift by RATE N/s (plate=P to restrict)
     skew:ppm=PPM               the right plate's clock runs PPM parts per million fast
+    reorder:RATE               text plates: a line is sent after the next one with probability RATE
 """
 from __future__ import annotations
 
@@ -37,8 +38,9 @@ KINDS: dict[str, tuple[str, dict[str, float | None]]] = {
     "saturate": ("limit", {"limit": None, "plate": -1, "cell": -1}),
     "drift": ("rate", {"rate": None, "plate": -1}),
     "skew": ("ppm", {"ppm": None}),
+    "reorder": ("rate", {"rate": None}),
 }
-PROBABILITIES = ("drop", "corrupt", "slip")
+PROBABILITIES = ("drop", "corrupt", "slip", "reorder")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,11 @@ from typing import Sequence
 from ..drivers.base import PlateError, PlateTimeout
 
 
+# the shortest wait for an announced address: a Python process on a loaded machine may take
+# seconds to start or to reopen its port, which says nothing about the plate's answer time
+ANNOUNCE_S = 10.0
+
+
 class EmulatorProcess:
     """Starts ``python -m hil.cli emulate TRANSPORT ...`` and reads the lines it announces."""
 
@@ -30,7 +35,7 @@ class EmulatorProcess:
         atexit.register(self._finalizer)
         self._buffer = b""
         try:
-            self.address = self.next_address(timeout)
+            self.address = self.next_address(max(timeout, ANNOUNCE_S))
         except BaseException:
             self.close()
             raise

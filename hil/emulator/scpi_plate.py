@@ -94,11 +94,19 @@ class ScpiFrontEnd:
             return
         inbox = self.clients[client]
         inbox += data
-        while b"\n" in inbox:
-            line, _, rest = bytes(inbox).partition(b"\n")
+        while True:
+            try:
+                found = protocol.split_command(bytes(inbox))
+            except protocol.ProtocolError as error:  # a malformed block: skip to the line's end
+                self.plate.refuse(DeviceError(-160, str(error)))
+                inbox[:] = bytes(inbox).partition(b"\n")[2]
+                continue
+            if found is None:
+                return
+            line, payload, rest = found
             inbox[:] = rest
             if line.strip():
-                reply = self._command(line)
+                reply = self._command(line, payload)
                 if reply is not None:
                     sent_ns = time.monotonic_ns()  # before the send: the reader may run first
                     try:
@@ -118,10 +126,10 @@ class ScpiFrontEnd:
         self.clients.pop(client, None)
         client.close()
 
-    def _command(self, line: bytes) -> bytes | None:
+    def _command(self, line: bytes, payload: bytes | None = None) -> bytes | None:
         plate = self.plate
         try:
-            name, args = protocol.parse_command(line, "scpi")
+            name, args = protocol.parse_command(line, "scpi", payload)
             if name == "fetch":
                 return self._fetch()
             reply = plate.execute(name, args)

@@ -14,7 +14,7 @@ import tty
 from typing import TextIO
 
 from .. import protocol
-from .device import DeviceError, EmulatedPlate
+from .device import Chunk, DeviceError, EmulatedPlate
 from .timing import TimingLog
 
 READ_BYTES = 4096
@@ -22,6 +22,9 @@ FAST_BATCH_TICKS = 1024
 FAST_HIGH_WATER = 128 * 1024  # fast mode makes more frames only when the backlog is below this
 BACKLOG_LIMIT = 8 * 1024 * 1024  # real time: a reader that stops reading loses frames past this
 IDLE_POLL_S = 0.2
+TRAILING_S = 0.1  # defect "trailing": frames after OK STOPPED
+SILENT_LOSS_BACKLOG = 16 * 1024  # defect "silent-loss": a small buffer that drops uncounted
+BURST_NS = 100_000_000  # defect "burst": writes this far apart
 
 
 class PtyPort:
@@ -53,6 +56,8 @@ class SerialFrontEnd:
         self.blocked_until = 0  # a stall: no writes before this
         self.stall_marks: list[tuple[int, int]] = []  # (byte offset, ns): stalls not yet begun
         self.stalls = self.disconnects = []
+        self.last_burst = self.trailing_until = 0
+        self.neighbours: list = []  # callables that register their sockets with our selector
 
     def serve(self) -> None:
         print(self.port.path, file=self.announce, flush=True)
@@ -60,18 +65,22 @@ class SerialFrontEnd:
         selector.register(self.port.master, selectors.EVENT_READ, "port")
         if self.watch_stdin:
             selector.register(sys.stdin, selectors.EVENT_READ, "stdin")
+        for attach in self.neighbours:  # other devices served in this loop (the stimulus rig)
+            attach(selector)
         while True:
             now = time.monotonic_ns()
             writable = bool(self.outbox) and now >= self.blocked_until
             selector.modify(self.port.master, selectors.EVENT_READ
                             | (selectors.EVENT_WRITE if writable else 0), "port")
             for key, events in selector.select(self._timeout(now)):
-                if key.data == "stdin":
+                if callable(key.data):  # a neighbour's socket: its own handler
+                    key.data(key.fileobj)
+                elif key.data == "stdin":
                     if not os.read(sys.stdin.fileno(), 1024):
                         return  # our parent went away
                 elif events & selectors.EVENT_READ:
                     self._read()
-            if self.plate.streaming:
+            if self.plate.streaming or time.monotonic_ns() < self.trailing_until:
                 disconnect = self._make_due(time.monotonic_ns())
                 if disconnect:
                     selector.unregister(self.port.master)
@@ -82,11 +91,11 @@ class SerialFrontEnd:
     def _timeout(self, now: int) -> float:
         if self.outbox and now < self.blocked_until:
             return (self.blocked_until - now) / 1e9
-        if not self.plate.streaming:
+        if not self.plate.streaming and now >= self.trailing_until:
             return IDLE_POLL_S
         if self.fast:
             return 0.0 if len(self.outbox) < FAST_HIGH_WATER else IDLE_POLL_S
-        deadline = self.t0 + (self.plate.ticks * 1_000_000_000) / self.plate.rate_hz
+        deadline = self.t0 + (self.plate.ticks * 1_000_000_000) / self.plate.tick_rate_hz
         return max(0.0, (deadline - now) / 1e9)
 
     def _read(self) -> None:
@@ -97,19 +106,31 @@ class SerialFrontEnd:
         except OSError:  # EIO: nobody has the port open; we keep the slave, so it is rare
             return
         self.inbox += data
-        while b"\n" in self.inbox:
-            line, self.inbox = self.inbox.split(b"\n", 1)
+        while True:
+            try:
+                found = protocol.split_command(self.inbox)
+            except protocol.ProtocolError as error:  # a malformed block: skip to the line's end
+                self.outbox += f"ERR {protocol.format_error(-160, str(error))}\n".encode()
+                self.inbox = self.inbox.partition(b"\n")[2]
+                continue
+            if found is None:
+                return
+            line, payload, self.inbox = found
             if line.strip():
-                self._command(line)
+                self._command(line, payload)
 
-    def _command(self, line: bytes) -> None:
+    def _command(self, line: bytes, payload: bytes | None = None) -> None:
         plate = self.plate
+        was_streaming = plate.streaming
         try:
-            name, args = protocol.parse_command(line, "serial")
-            if plate.streaming and name != "stop":
+            name, args = protocol.parse_command(line, "serial", payload)
+            if plate.streaming and name != "stop" and "busy" not in plate.defects:
                 raise DeviceError(-200, "Execution error; streaming")
             reply = plate.execute(name, args)
         except (protocol.ProtocolError, DeviceError) as error:
+            if "errors" in plate.defects and not isinstance(error, DeviceError):
+                self.outbox += b"OK\n"
+                return
             error = error if isinstance(error, DeviceError) else DeviceError(-113, str(error))
             if plate.streaming:  # a reply now would land inside the frame stream: queue it
                 plate.refuse(error)
@@ -122,6 +143,8 @@ class SerialFrontEnd:
             self.disconnects = plate.fault_windows("disconnect")
         elif name == "stop":
             self.outbox += protocol.STOPPED_LINE
+            if "trailing" in plate.defects and was_streaming:  # the clock runs on a while
+                self.trailing_until = time.monotonic_ns() + int(TRAILING_S * 1e9)
             return
         self.outbox += ((reply if reply is not None else "OK") + "\n").encode()
 
@@ -133,7 +156,7 @@ class SerialFrontEnd:
                 return None
             count = FAST_BATCH_TICKS
         else:
-            count = int((now - self.t0) * plate.rate_hz // 1_000_000_000) + 1 - plate.ticks
+            count = int((now - self.t0) * plate.tick_rate_hz // 1_000_000_000) + 1 - plate.ticks
         for at, seconds in self.disconnects:
             if plate.ticks <= at < plate.ticks + count:
                 count = at - plate.ticks
@@ -148,17 +171,27 @@ class SerialFrontEnd:
         if count <= 0:
             return None
         chunk = plate.make(count)
-        if not self.fast and len(self.outbox) + len(chunk.data) > BACKLOG_LIMIT:
-            plate.overflow += chunk.tick_counters.size
+        data = self._encode(chunk)
+        silent = "silent-loss" in plate.defects
+        if not self.fast and len(self.outbox) + len(data) > (SILENT_LOSS_BACKLOG if silent else BACKLOG_LIMIT):
+            plate.overflow += 0 if silent else chunk.tick_counters.size
             return None
-        self.outbox += chunk.data
+        self.outbox += data
         self.pending.append((self.written + len(self.outbox), chunk.tick_counters))
         return None
+
+    def _encode(self, chunk: Chunk) -> bytes:
+        """The bytes on the wire for a chunk of frames (a text plate prints lines instead)."""
+        return chunk.data
 
     def _write(self) -> None:
         if not self.outbox or time.monotonic_ns() < self.blocked_until:
             return
         now = time.monotonic_ns()  # before the write: the reader may run before it returns
+        if "burst" in self.plate.defects and self.plate.streaming:
+            if now - self.last_burst < BURST_NS:
+                return
+            self.last_burst = now
         data = self.outbox[:self.stall_marks[0][0] - self.written] if self.stall_marks else self.outbox
         try:
             n = os.write(self.port.master, data) if data else 0

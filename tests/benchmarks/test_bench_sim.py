@@ -41,3 +41,9 @@ def test_bench_thousand_cmj_trials(benchmark, request):
            "trials/s", trial="cmj, 5 s at 1000 Hz, with truth", reference_fill_s=round(floor, 4),
            target_1000_under_1_s=None if seconds is None else seconds < 1.0)
     judge(benchmark, request, "simulate_1000_cmj", seconds)
+    if seconds is not None:
+        ratio = seconds / floor
+        benchmark.extra_info["ratio_to_reference_fill"] = round(ratio, 2)
+        # the < 1 s target is reported, not asserted: on a loaded shared box it is 5× slower;
+        # the ratio to the fill measured in the same run holds (about 5 here, loaded or not)
+        assert ratio < 20

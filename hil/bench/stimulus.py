@@ -1,0 +1,199 @@
+"""Stage 2 with an electrical stimulus: the segment → bridge signals → waveform generators →
+the plate's electronics → acquisition → the streaming analysers.
+
+The segment's cells are framed by two markers (hil.stimulus.bridge), turned into volts through
+the cells' sensitivity and excitation, uploaded to the generators and armed. The plate is tared
+(the generators idle at zero load), started, and once its first samples arrive the generators
+get their one trigger. The first marker found in the stream says where the data begins (the
+router is fed from there); the second gives the plate's clock error against the generators'.
+
+Stimulus out: a sample leaves the generators at trigger + its index / rate (the trigger's host
+time is taken just before ``*TRG`` is sent, so the instrument's own trigger delay counts as
+latency). That time takes the place of the emulator's write time, so latency is "stimulus out →
+result", and the sample latency "stimulus out → row at the bench".
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hil.acquire import Acquisition
+from hil.analysis.result import Issue
+from hil.bench.plan import Segment
+from hil.bench.settings import BenchError, Settings
+from hil.bench.stream import Router, StreamOutcome, _frames, sample_latencies
+from hil.drivers.base import Plate
+from hil.emulator.process import EmulatorProcess
+from hil.emulator.timing import TIMING_DTYPE
+from hil.plates import open_plate
+from hil.progress import Progress
+from hil.stimulus.align import align, marker_centre, marker_height, template_centre
+from hil.stimulus.awg import Generators
+from hil.stimulus.bridge import Stimulus, build_stimulus
+
+EMULATED = "emulated-awg"
+# Stimulus out → result adds to the scenario's write → result limit: the plate's ADC samples an
+# output up to one sample period after it appears (1 ms at 1000 Hz), and the trigger, stamped on
+# the host before it is sent, takes its trip to the generator (0.3-2 ms measured here, loaded).
+ALLOWANCE_MS = 5.0
+CHANNELS_PER_EMULATED_AWG = 4
+
+
+def check_settings(scenario, settings: Settings) -> None:
+    """What a stimulus run cannot do, refused before anything starts."""
+    if settings.fast:
+        raise BenchError("--stimulus plays in real time: --fast does not apply")
+    if settings.timing_log is not None:
+        raise BenchError("--stimulus times samples by its trigger: --timing-log does not apply")
+    if scenario.faults:
+        raise BenchError(f"{scenario.source}: faults are injected by emulated plates; a stimulus "
+                         "run tests the plate as it is (front-end defects: emulated-awg:...)")
+
+
+def clock_reasons(played: list[dict], limit_ppm: float) -> list[str]:
+    """The plate's clock against the generators', out of its limit (or not measurable)."""
+    reasons = []
+    for item in played:
+        ppm = item["alignment"]["clock_ppm"]
+        if ppm is None:
+            reasons.append(f"the stimulus's second marker never arrived at {item['rate_hz']:g} Hz: "
+                           "the plate's clock could not be checked")
+        elif abs(ppm) > limit_ppm:
+            reasons.append(f"plate clock {ppm:+.0f} ppm against the stimulus at "
+                           f"{item['rate_hz']:g} Hz (limit ±{limit_ppm:g} ppm)")
+    return reasons
+
+
+def emulated_rig(stimulus: str, plates: int, rate_hz: float, timeout: float
+                 ) -> tuple[list[str], Plate]:
+    """Start the emulated rig (``emulated-awg`` or ``emulated-awg:gain_error=0.02,...``): its
+    generators' resources, and its front end opened as the plate."""
+    _, _, front = stimulus.partition(":")
+    count = math.ceil(plates * 4 / CHANNELS_PER_EMULATED_AWG)
+    process = EmulatorProcess("awg", ["--instruments", str(count), "--channels",
+                                      str(CHANNELS_PER_EMULATED_AWG), "--plates", str(plates),
+                                      "--rate", repr(rate_hz), "--frontend", front], timeout)
+    try:
+        urls = [process.address] + [process.next_address(timeout) for _ in range(count - 1)]
+        from hil.drivers.serial_plate import SerialPlate
+        return urls, SerialPlate(process.next_address(timeout), timeout, server=process)
+    except BaseException:
+        process.close()
+        raise
+
+
+def stream_stimulus(segment: Segment, settings: Settings, *, plates: int, directory: Path,
+                    suffix: str, router: Router, progress: Progress | None
+                    ) -> tuple[StreamOutcome, dict]:
+    """Play the segment into the plate's inputs and feed what it streams to the router; the
+    outcome and the stimulus record (generators, bridge, alignment)."""
+    stimulus = build_stimulus(segment.cells, segment.rate_hz)
+    volts = settings.bridge.volts(stimulus.cells.reshape(stimulus.cells.shape[0], -1))
+    raw = directory / f"raw{suffix}.bin"
+    raw.unlink(missing_ok=True)
+    segment.write_source(directory / f"source{suffix}.npz")
+    started = time.monotonic()
+    if settings.stimulus.startswith(EMULATED):
+        if settings.plate_url:
+            raise BenchError(f"{EMULATED} drives its own emulated front end: leave out --plate")
+        urls, plate = emulated_rig(settings.stimulus, plates, segment.rate_hz, settings.timeout_s)
+    else:
+        if not settings.plate_url:
+            raise BenchError("--stimulus with real generators needs --plate: the plate they feed")
+        urls = [u.strip() for u in settings.stimulus.split(",") if u.strip()]
+        plate = open_plate(settings.plate_url, timeout=settings.timeout_s)
+    with plate:
+        generators = Generators(urls, settings.timeout_s)
+        try:
+            identity = plate.identify()
+            if plate.plates != plates:
+                raise BenchError(f"plate {plate.url} has {plate.plates} plate(s), the scenario needs {plates}")
+            generators.load(volts, segment.rate_hz)
+            generators.arm()
+            plate.set_rate(segment.rate_hz)
+            plate.tare()  # the generators idle at zero load
+            with Acquisition(plate, raw) as acquisition:
+                outcome, alignment, trigger_ns = _stream(
+                    plate, acquisition, generators, stimulus, segment, settings, router, progress)
+                frames = _frames(plate, acquisition.stats, False)
+                issues = [Issue(**i) for i in acquisition.issues(segment.rate_hz,
+                                                                 origin=outcome["counter0"])]
+        finally:
+            generators.close()
+    received = outcome["received"]
+    if received < segment.samples:
+        issues.append(Issue("gap", f"the plate stopped streaming after {received} of "
+                            f"{segment.samples} samples", received / segment.rate_hz,
+                            segment.samples / segment.rate_hz))
+    timing = _stimulus_out(stimulus, trigger_ns, outcome["counter0"], segment.samples)
+    result = StreamOutcome(identity, outcome["counter0"], frames, tuple(issues), timing,
+                           received / segment.rate_hz, outcome["stream_s"],
+                           time.monotonic() - started,
+                           sample_latencies(outcome["arrivals"], timing, outcome["counter0"]))
+    return result, {"generators": urls, "identity": generators.identity, "rate_hz": segment.rate_hz,
+                    "bridge": vars(settings.bridge), "alignment": alignment.to_dict()}
+
+
+def _stream(plate: Plate, acquisition: Acquisition, generators: Generators, stimulus: Stimulus,
+            segment: Segment, settings: Settings, router: Router, progress: Progress | None):
+    """Start, trigger on the first samples, find the first marker, route; stop after the second."""
+    height = marker_height(segment.cells.shape[1])
+    centre = template_centre(stimulus.rate_hz)
+    data_offset = stimulus.data_start - stimulus.markers[0] - centre  # marker centre → data
+    end_offset = stimulus.cells.shape[0] - stimulus.markers[0] - centre  # → the waveform's end
+    totals: list[np.ndarray] = []  # every plate summed, contiguous from first_counter
+    held = []  # blocks that came before the first marker was found
+    first_counter = counter0 = trigger_ns = start = None
+    arrivals: list[tuple[int, int, int]] = []
+    plate.start()
+    streaming = time.monotonic()
+    for block in acquisition.blocks(timeout=settings.timeout_s):
+        if trigger_ns is None:  # the plate streams: now the one trigger
+            trigger_ns, first_counter = generators.fire(), block.first_counter
+        totals.append(block.force.sum(axis=1))
+        if start is None:
+            held.append(block)
+            start = marker_centre(np.concatenate(totals), height)
+            if start is None:
+                if sum(t.size for t in totals) > (stimulus.markers[0] + 2 * centre
+                                                  + settings.timeout_s * segment.rate_hz):
+                    raise BenchError(f"no stimulus marker in the plate's stream within "
+                                     f"{settings.timeout_s:g} s of the trigger: are the "
+                                     "generators wired to the plate's inputs?")
+                continue
+            counter0 = first_counter + int(round(start + data_offset))
+            pending, held = held, []
+        else:
+            pending = [block]
+        for item in pending:
+            arrivals.append((item.first_counter - counter0, item.force.shape[0], item.host_time_ns))
+            router.feed(item.first_counter - counter0, item.force)
+        if progress is not None:
+            progress.update(min(max(router.position, 0), segment.samples))
+        if block.first_counter + block.force.shape[0] - first_counter >= start + end_offset:
+            break
+    if trigger_ns is None:
+        raise BenchError(f"plate {plate.url} sent no samples within {settings.timeout_s:g} s of starting")
+    if counter0 is None:
+        raise BenchError("the stream ended before the stimulus's first marker")
+    stream_s = time.monotonic() - streaming
+    received = min(router.position, segment.samples)
+    router.finish()
+    if progress is not None:
+        progress.close(received)
+    alignment = align(np.concatenate(totals), stimulus, start)
+    return ({"counter0": counter0, "received": received, "stream_s": stream_s,
+             "arrivals": arrivals}, alignment, trigger_ns)
+
+
+def _stimulus_out(stimulus: Stimulus, trigger_ns: int, counter0: int, samples: int) -> np.ndarray:
+    """When each data sample left the generators, as (counter, ns) records like an emulator's
+    timing log, so that the bench's latency code measures stimulus out → result."""
+    records = np.empty(samples, dtype=TIMING_DTYPE)
+    index = np.arange(samples)
+    records["counter"] = (counter0 + index) % (1 << 32)
+    records["write_ns"] = trigger_ns + np.rint((stimulus.data_start + index) * 1e9 / stimulus.rate_hz)
+    return records

@@ -1,0 +1,254 @@
+"""Electrical stimulus: bridge signals, markers and alignment, the generators' command set,
+the emulated generators and front end (real processes, real TCP, a real pty), and
+``forcebench replay --stimulus`` end to end with front-end defects that must be caught."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import pyvisa
+import yaml
+
+from hil.cli import main
+from hil.protocol import split_command
+from hil.emulator.awg import EmulatedAwg, wire
+from hil.emulator.process import EmulatorProcess
+from hil.stimulus import awg_commands as C
+from hil.stimulus.align import align, marker_centre, marker_height, template_centre
+from hil.stimulus.awg import Awg, Generators, StimulusError
+from hil.stimulus.bridge import Bridge, BridgeError, build_stimulus, parse_bridge
+
+ROOT = Path(__file__).resolve().parents[1]
+AWG_YAML = ROOT / "fixtures" / "visa" / "awg.yaml"
+SIM_URL = f"TCPIP::127.0.0.1::5025::SOCKET@{AWG_YAML}@sim"
+
+ONE_CMJ = """
+description = "one CMJ through the stimulus chain"
+gap_s = 0.2
+[plate]
+plates = 2
+[check]
+latency_p99_ms = 1000
+[[trials]]
+test = "cmj"
+count = 1
+seed = 21
+mass_kg = 72
+"""
+
+
+# --- bridge and markers -----------------------------------------------------------------
+
+def test_bridge_signal_is_ratiometric():
+    bridge = Bridge(rated_mv_v=2.0, capacity_n=5000.0, excitation_v=5.0)
+    assert bridge.mv_per_v(5000.0) == pytest.approx(2.0)
+    assert bridge.volts(5000.0) == pytest.approx(0.010)
+    assert bridge.newtons(bridge.mv_per_v(1234.5)) == pytest.approx(1234.5)
+    assert parse_bridge("rated_mv_v=3, excitation_v=10") == Bridge(3.0, 5000.0, 10.0)
+
+
+@pytest.mark.parametrize("bad", ["rated_mv_v", "gain=2", "capacity_n=-1", "excitation_v=x"])
+def test_bad_bridge_specs_say_why(bad):
+    with pytest.raises(BridgeError):
+        parse_bridge(bad)
+
+
+def test_markers_frame_the_data_and_are_found_where_they_are():
+    cells = np.full((2000, 2, 4), 150.0)
+    stimulus = build_stimulus(cells, 1000.0)
+    total = stimulus.cells.sum(axis=(1, 2))
+    assert np.array_equal(stimulus.cells[stimulus.data_start:stimulus.data_start + 2000], cells)
+    first = marker_centre(total, marker_height(2))
+    assert first == pytest.approx(stimulus.markers[0] + template_centre(1000.0))
+    found = align(total, stimulus, first)
+    assert found.end_marker == pytest.approx(stimulus.markers[1] + template_centre(1000.0))
+    assert found.clock_ppm == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("ppm, phase", [(0.0, 0.3), (200.0, 0.7), (-150.0, 0.1), (50.0, 0.5)])
+def test_alignment_measures_offset_and_clock_to_a_fraction_of_a_sample(ppm, phase):
+    """A plate sampling the (interpolated) stimulus on its own clock, with noise."""
+    rng = np.random.default_rng(1)
+    cells = np.zeros((20_000, 2, 4))
+    stimulus = build_stimulus(cells, 1000.0)
+    sent = stimulus.cells.sum(axis=(1, 2))
+    clock = 1 + ppm * 1e-6
+    plate = np.arange(int((sent.size - 1) * clock) + 200)
+    seen = np.interp(plate / clock - 37 - phase, np.arange(sent.size), sent, left=0, right=0)
+    seen += rng.normal(0, 2.0, seen.size)
+    start = marker_centre(seen, marker_height(2))
+    expected = (stimulus.markers[0] + template_centre(1000.0) + 37 + phase) * clock
+    assert start == pytest.approx(expected, abs=0.1)
+    assert align(seen, stimulus, start).clock_ppm == pytest.approx(ppm, abs=10)
+
+
+# --- the command set and the emulated generator -----------------------------------------
+
+@pytest.mark.parametrize("line, header, channel", [
+    (b"SOURce2:FUNCtion:ARBitrary:SRATe 1000", "FUNC:ARB:SRAT", 2),
+    (b"sour1:func:arb:srat?", "FUNC:ARB:SRAT?", 1),
+    (b"FUNC ARB", "FUNC", 1),
+    (b"TRIGger3:SOURce EXT", "TRIG:SOUR", 3),
+    (b"*IDN?", "*IDN?", 1),
+])
+def test_scpi_headers_long_short_and_channel(line, header, channel):
+    command = C.parse(line)
+    assert (command.header, command.channel) == (header, channel)
+
+
+@pytest.mark.parametrize("line", [b"SOUR1:WIBBLE 3", b"DATA2:ARB x", b":"])
+def test_unknown_headers_are_refused(line):
+    with pytest.raises(C.ScpiError):
+        C.parse(line)
+
+
+def test_dac_codes_round_trip_within_one_step():
+    volts = np.linspace(-0.004, 0.006, 1001)
+    codes = C.to_dac(volts, 0.010, 0.001)
+    assert np.abs(C.from_dac(codes, 0.010, 0.001) - volts).max() <= 0.010 / 2 / C.DAC_MAX
+
+
+def _run(awg: EmulatedAwg, line: bytes, payload: bytes | None = None):
+    return awg.execute(C.parse(line, payload))
+
+
+def test_emulated_generator_plays_its_waveform_on_one_trigger_and_the_other_follows():
+    first, second = EmulatedAwg(2), EmulatedAwg(2)
+    wire([first, second])
+    codes = np.array([0, 1000, 2000, 3000, 4000, 5000, 6000, 7000], "<i2")
+    for awg, source in ((first, "BUS"), (second, "EXT")):
+        _run(awg, b"FORM:BORD SWAP")
+        line, payload, rest = split_command(C.upload(1, "W", codes))
+        assert rest == b""
+        _run(awg, line, payload)
+        for text in C.setup(1, "W", 1000.0, 1.0, 0.0) + C.arm(1, source):
+            _run(awg, text.encode())
+        assert _run(awg, b"SYST:ERR?") == '0,"No error"'
+    _run(first, b"OUTP:TRIG ON")
+    t = np.array([0.0, 2.5e6, 1e9])  # ns after the trigger
+    assert np.allclose(first.volts(t)[:, 0], 0.0) and np.allclose(second.volts(t)[:, 0], 0.0)
+    first.fire("BUS", 0)  # the idle level was the first point; now it plays, interpolated
+    expected = C.from_dac(np.array([0, 2500, 7000]), 1.0, 0.0)
+    assert np.allclose(first.volts(t)[:, 0], expected)
+    assert np.allclose(second.volts(t)[:, 0], expected)  # fired through the trigger cable
+    assert np.allclose(first.volts(t)[:, 1], 0.0)  # channel 2 is off
+
+
+@pytest.mark.parametrize("line, code", [
+    (b"SOUR1:VOLT 20", -222), (b"SOUR1:FUNC:ARB NOPE", -224), (b"SOUR9:FUNC ARB", -113),
+    (b"SOUR1:FUNC:ARB:SRAT fast", -104), (b"TRIG1:SOUR WHENEVER", -224),
+])
+def test_emulated_generator_refusals_are_queued(line, code):
+    awg = EmulatedAwg(4)
+    assert _run(awg, line) is None
+    assert _run(awg, b"SYST:ERR?").startswith(f"{code},")
+
+
+def test_every_dialogue_of_the_pyvisa_sim_description_is_answered_alike_by_the_emulator():
+    device = yaml.safe_load(AWG_YAML.read_text())["devices"]["awg"]
+    manager = pyvisa.ResourceManager(f"{AWG_YAML}@sim")
+    sim = manager.open_resource("TCPIP::127.0.0.1::5025::SOCKET", read_termination="\n",
+                                write_termination="\n")
+    emulated = EmulatedAwg(2)
+    _run(emulated, b"SOUR1:DATA:ARB:DAC W", b"\x00" * 16)  # so that FUNC:ARB has a waveform
+    checked = 0
+    for dialogue in device["dialogues"]:
+        reply = _run(emulated, dialogue["q"].encode())
+        if "r" in dialogue and dialogue["q"] != "*IDN?":
+            assert reply == sim.query(dialogue["q"]) == dialogue["r"]
+        assert _run(emulated, b"SYST:ERR?") == '0,"No error"', dialogue["q"]
+        checked += 1
+    for prop in device["properties"].values():
+        setter = prop["setter"]["q"].replace("{:f}", "2.0").replace("{:s}", "ARB")
+        _run(emulated, setter.encode())
+        assert _run(emulated, b"SYST:ERR?") == '0,"No error"', setter
+        assert _run(emulated, prop["getter"]["q"].encode()) is not None
+        checked += 1
+    assert checked == len(device["dialogues"]) + len(device["properties"])
+    manager.close()
+
+
+def test_driver_counts_channels_on_the_pyvisa_sim_generator():
+    awg = Awg(SIM_URL)
+    try:
+        assert awg.identity.startswith("FORCEBENCH,AWG2-SIM") and awg.channels == 2
+        awg.write("SOUR1:VOLT 20")  # out of the described range
+        with pytest.raises(StimulusError, match="refused"):
+            awg.check("the amplitude")
+    finally:
+        awg.close()
+
+
+def test_generators_over_tcp_load_arm_and_refuse_too_many_cells():
+    rig = EmulatorProcess("awg", ["--instruments", "1", "--channels", "4", "--plates", "1"], 5.0)
+    try:
+        urls = [rig.address]
+        generators = Generators(urls, 5.0)
+        try:
+            assert [c for _, c in generators.outputs] == [1, 2, 3, 4]
+            with pytest.raises(StimulusError, match="needs 8 outputs"):
+                generators.load(np.zeros((100, 8)), 1000.0)
+            generators.load(np.zeros((100, 4)), 1000.0)
+            generators.arm()
+            assert generators.fire() > 0
+        finally:
+            generators.close()
+    finally:
+        rig.close()
+
+
+def test_an_unreachable_generator_is_one_clear_error():
+    with pytest.raises(StimulusError, match="TCPIP::127.0.0.1::1::SOCKET"):
+        Awg("TCPIP::127.0.0.1::1::SOCKET", timeout=1.0)
+
+
+# --- replay through the chain -----------------------------------------------------------
+
+def _replay(tmp_path, capsys, stimulus, *extra):
+    scenario = tmp_path / "one.toml"
+    scenario.write_text(ONE_CMJ)
+    out_dir = tmp_path / stimulus.replace(":", "_").replace(",", "_")
+    status = main(["replay", str(scenario), "--stimulus", stimulus, "--report", str(out_dir),
+                   *extra])
+    out, err = capsys.readouterr()
+    return status, out, err, (json.loads((out_dir / "report.json").read_text())
+                              if (out_dir / "report.json").exists() else None)
+
+
+def test_replay_through_the_emulated_stimulus_chain_meets_the_spec(tmp_path, capsys):
+    status, out, err, record = _replay(tmp_path, capsys, "emulated-awg")
+    assert status == 0, out + err
+    (trial,) = record["trials"]
+    assert trial["status"] == "pass"
+    (played,) = record["plate"]["stimulus"]
+    assert abs(played["alignment"]["clock_ppm"]) < 30  # a true clock: measured within a few ppm
+    latency = record["latency"]
+    assert latency["count"] == 1 and 0 < latency["p50_s"] < 0.5  # stimulus out → result
+    assert latency["transport"]["count"] > 4000  # every data sample timed from stimulus out
+    assert "stimulus out → result" in out
+
+
+def test_a_front_end_with_a_wrong_gain_and_a_clock_off_by_200_ppm_is_caught_for_each(tmp_path, capsys):
+    """Both defects in one run (one run costs real time); each is found by its own check."""
+    status, out, err, record = _replay(tmp_path, capsys, "emulated-awg:gain_error=0.02,clock_ppm=200")
+    assert status == 1, out + err
+    assert any("body_weight_n" in reason for reason in record["reasons"])  # the gain
+    (played,) = record["plate"]["stimulus"]
+    assert played["alignment"]["clock_ppm"] == pytest.approx(200, abs=30)  # the clock
+    assert any(reason.startswith("plate clock +") and "limit ±100 ppm" in reason
+               for reason in record["reasons"])
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--fast"], "real time"),
+    (["--plate", "emulated"], "leave out --plate"),
+    (["--bridge", "volts=3"], "bridge"),
+])
+def test_stimulus_misuse_is_one_line_and_exit_2(tmp_path, capsys, extra, message):
+    status, out, err, _ = _replay(tmp_path, capsys, "emulated-awg", *extra)
+    assert status == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_real_generators_need_the_plate_they_feed(tmp_path, capsys):
+    status, out, err, _ = _replay(tmp_path, capsys, "TCPIP::127.0.0.1::1::SOCKET")
+    assert status == 2 and "--plate" in err

@@ -1,0 +1,153 @@
+"""Text-line plates: plate files, the line format both ways, the driver over a real pty with
+the text emulator (real process), lost/garbled/out-of-order lines counted exactly as the
+emulator injected them, and replay and acquisition through such a plate."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hil.acquire import Acquisition
+from hil.cli import main
+from hil.plates import open_plate
+from hil.drivers.base import PlateCommandError, PlateUrlError
+from hil.emulator.source import write_source
+from hil.text_format import PlateFileError, load_plate_file, plate_file_from_dict
+from sim.generate import simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+DUAL = ROOT / "fixtures" / "plates" / "text-dual-ads1256.toml"
+SINGLE = ROOT / "fixtures" / "plates" / "text-single-micros.toml"
+FAULTS = ("drop:0.003", "corrupt:0.003", "reorder:0.003")
+
+MINIMAL = {"kind": "text", "plates": 1, "rate_hz": 1000.0, "columns": ["C1", "C2", "C3", "C4"]}
+
+
+def test_the_shipped_plate_files_load():
+    dual, single = load_plate_file(DUAL), load_plate_file(SINGLE)
+    assert (dual.plates, dual.rate_hz, dual.time_column, dual.checksum) == (2, 1000.0, "counter", "xor8")
+    assert dual.cell_columns.tolist() == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert (single.plates, single.time_column, single.commands) == (1, "us", {})
+
+
+@pytest.mark.parametrize("change, key", [
+    ({"kind": "binary"}, "kind"), ({"plates": 3}, "plates"), ({"rate_hz": "fast"}, "rate_hz"),
+    ({"columns": ["C1", "C2", "C3"]}, "columns"), ({"columns": ["C1", "C2", "C3", "C4", "X"]}, "columns"),
+    ({"columns": ["ms", "us", "C1", "C2", "C3", "C4"]}, "columns"), ({"separator": "|"}, "separator"),
+    ({"scale_n_per_count": [1, 2]}, "scale_n_per_count"), ({"scale_n_per_count": 0}, "scale_n_per_count"),
+    ({"checksum": "crc32"}, "checksum"), ({"commands": {"explode": "!"}}, "commands"),
+    ({"colour": "red"}, "colour"),
+])
+def test_bad_plate_files_name_the_key(change, key):
+    with pytest.raises(PlateFileError, match=key):
+        plate_file_from_dict({**MINIMAL, **change}, "test.toml")
+
+
+@pytest.mark.parametrize("path", [DUAL, SINGLE])
+def test_lines_round_trip_and_any_damage_is_refused(path):
+    layout = load_plate_file(path)
+    rng = np.random.default_rng(3)
+    counts = rng.integers(-2_000_000, 2_000_000, (50, layout.plates, 4))
+    counters = np.arange(10, 60)
+    lines = layout.format_lines(counters, counts)
+    for line, row, counter in zip(lines, counts, counters):
+        stamp, values = layout.parse_line(line)
+        assert np.array_equal(values, row.ravel())
+        if layout.time_column == "counter":
+            assert stamp == counter
+    line = lines[7]
+    for where in range(len(line) - 1):  # a glitch byte anywhere is refused, never misread
+        assert layout.parse_line(line[:where] + b"#" + line[where + 1:]) is None
+    assert layout.parse_line(b"HX711 ready\n") is None and layout.parse_line(b"\xff\xfe\n") is None
+
+
+def _source(tmp_path, plates, seed=1):
+    trial = simulate("cmj", mass_kg=75, rate_hz=1000, plates=plates, noise="typical", seed=seed)
+    return trial, write_source(tmp_path / "source.npz", trial.cells, 1000.0)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_lost_garbled_and_out_of_order_lines_are_counted_as_injected(tmp_path, fast):
+    """1000 Hz x 8 cells; real time too (about 5 s)."""
+    trial, source = _source(tmp_path, 2)
+    with open_plate(f"emulated+text:{DUAL}", source=source, once=True, fast=fast,
+                    faults=FAULTS, seed=4) as plate:
+        assert "2x4 cells" in plate.identify()
+        plate.tare()
+        with Acquisition(plate) as acquisition:
+            plate.start()
+            force = np.concatenate([b.force for b in acquisition.blocks(
+                timeout=1.0, until_counter=trial.force.shape[0])])
+            plate.stop()
+            stats = acquisition.stats
+        status = plate.status()
+    injected = {k[len("injected_"):]: int(v) for k, v in status.items() if k.startswith("injected_")}
+    assert injected["lines"] == trial.force.shape[0]
+    assert min(injected["dropped"], injected["garbled"], injected["reordered"]) > 0
+    # each lost, garbled or overtaken line is a missing sample on both plates; a garbled line is
+    # corrupt; an overtaken line arrives late
+    missing = injected["dropped"] + injected["garbled"] + injected["reordered"]
+    assert stats.lost == 2 * missing
+    assert stats.corrupt == injected["garbled"]
+    assert stats.late == 2 * injected["reordered"]
+    good = np.isfinite(force).all(axis=1)
+    assert good.sum() == trial.force.shape[0] - missing
+    assert np.abs(force[good] - trial.force[good]).max() < 0.01  # counts → newtons exactly
+
+
+def test_a_plate_without_commands_or_counter_uses_device_time_and_host_tare(tmp_path):
+    trial, source = _source(tmp_path, 1)
+    quiet = write_source(tmp_path / "quiet.npz", np.zeros((400, 1, 4)), 1000.0)
+    with open_plate(f"emulated+text:{SINGLE}", source=quiet, fast=True) as plate:
+        plate.tare()  # the host's: the median of unloaded samples
+        assert np.allclose(plate.read_calibration().offset, [[1200, -800, 300, 50]], atol=1)
+        with pytest.raises(PlateCommandError, match="1000 Hz only"):
+            plate.set_rate(500)
+        with Acquisition(plate) as acquisition:
+            plate.start()
+            block = next(acquisition.blocks(timeout=1.0))
+        assert np.abs(block.force).max() < 0.01
+
+
+@pytest.mark.parametrize("url", ["text:nope.toml@/dev/null", f"text:{DUAL}", "emulated+text:missing.toml"])
+def test_bad_text_plate_urls_say_why(url):
+    with pytest.raises(PlateUrlError):
+        open_plate(url)
+
+
+def test_replay_through_a_text_plate_finds_the_faults_it_was_given(tmp_path, capsys):
+    scenario = tmp_path / "text.toml"
+    scenario.write_text(f"""
+description = "two CMJ on a home-built text plate, lines lost, garbled and reordered"
+gap_s = 0.3
+[plate]
+url = "emulated+text:{DUAL}"
+plates = 2
+[check]
+expect_issues = ["gap", "crc_error"]
+[[trials]]
+test = "cmj"
+count = 2
+seed = 3
+mass_kg = 70
+[[faults]]
+kind = "drop"
+rate = 0.002
+[[faults]]
+kind = "corrupt"
+rate = 0.002
+[[faults]]
+kind = "reorder"
+rate = 0.002
+""")
+    status = main(["replay", str(scenario), "--fast", "--report", str(tmp_path / "out")])
+    out, err = capsys.readouterr()
+    record = json.loads((tmp_path / "out" / "report.json").read_text())
+    frames = record["frames"]
+    # per line two frames: every line sent arrived unless garbled; every line dropped, garbled
+    # or overtaken is a lost sample on both plates
+    assert frames["corrupt"] > 0 and frames["late"] > 0 and frames["dropped_by_fault"] > 0
+    assert frames["received"] == frames["sent"] - 2 * frames["corrupt"]
+    assert frames["lost"] == frames["dropped_by_fault"] + 2 * frames["corrupt"] + frames["late"]
+    assert status == 0, out + err
+    assert {"gap", "crc_error"} <= {i["code"] for i in record["acquisition_issues"]}
