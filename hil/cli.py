@@ -148,7 +148,7 @@ def _add_analyse(sub: argparse._SubParsersAction) -> None:
     read.add_argument("--format", choices=FORMATS, default="auto", help="file format (default auto)")
     read.add_argument("--force", metavar="COLS",
                       help="total vertical force: a column name or number from 1, or a sum such as "
-                           "FZ1+FZ2; a leading - flips one column")
+                           "FZ1+FZ2; a leading - flips a column (write --force=-Fz)")
     read.add_argument("--left", metavar="COLS", help="left plate's vertical force (with --right)")
     read.add_argument("--right", metavar="COLS", help="right plate's vertical force (with --left)")
     read.add_argument("--time", metavar="COL", help="time column (s; a [ms] unit is converted)")

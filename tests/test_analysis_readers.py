@@ -12,7 +12,12 @@ from hil.analysis import AnalysisInputError, analyse
 from hil.analysis.readers import Selection, load, parse, sniff
 
 FORMATS_DIR = ROOT / "fixtures" / "formats"
-GIDIEL = FORMATS_DIR / "gidiel_dual_cmj_fz.txt"
+REAL_DIR = ROOT / "fixtures" / "real-other"  # shared/data/real-other, licences there
+GIDIEL = REAL_DIR / "gidiel_machado_vj" / "Dual-CMJ-Fz.txt"
+VISUAL3D = REAL_DIR / "jumpmetrics" / "raw" / "F02_CTRL2_filtered.txt.gz"
+HEADERLESS = REAL_DIR / "jumpmetrics" / "raw" / "cmj_example.txt.gz"
+REPORTER = REAL_DIR / "jumpmetrics" / "reporter_800hz" / "cmj_jumpmetrics_converted.csv.gz"
+OPENSIM = REAL_DIR / "opensim_running_grf" / "runningModel_GRF_data.mot"
 TIMEOUT_S = 60
 
 
@@ -24,23 +29,40 @@ def gidiel_plates() -> np.ndarray:
     return np.loadtxt(GIDIEL, skiprows=1)
 
 
-@pytest.mark.parametrize("name, form", [
-    ("kistler_cmj_1plate_head.txt", "kistler"),
-    ("kistler_dj_2plates_head.txt", "kistler"),
-    ("visual3d_F02_CTRL2_head.txt", "visual3d"),
-    ("opensim_running_grf.mot", "opensim"),
-    ("gidiel_dual_cmj_fz.txt", "text"),
-    ("c3d_2plates_head.c3d", "c3d"),
+@pytest.mark.parametrize("path, form", [
+    (FORMATS_DIR / "kistler_cmj_1plate_head.txt", "kistler"),
+    (FORMATS_DIR / "kistler_dj_2plates_head.txt", "kistler"),
+    (OPENSIM, "opensim"),
+    (GIDIEL, "text"),
+    (FORMATS_DIR / "c3d_2plates_head.c3d", "c3d"),
 ])
-def test_format_is_found_from_the_content(name, form):
-    assert sniff((FORMATS_DIR / name).read_bytes()) == form
+def test_format_is_found_from_the_content(path, form):
+    assert sniff(path.read_bytes()) == form
 
 
-@pytest.mark.parametrize("name, form", [("vicon_nexus_cmj_2plates.csv.gz", "vicon"),
-                                        ("jumpmetrics_cmj_12col_head.txt.gz", "text"),
-                                        ("reporter_cmj_800hz.csv.gz", "text")])
-def test_gzipped_files_are_found_after_decompressing(name, form):
-    assert sniff(gzip.decompress((FORMATS_DIR / name).read_bytes())) == form
+@pytest.mark.parametrize("path, form", [(FORMATS_DIR / "vicon_nexus_cmj_2plates.csv.gz", "vicon"),
+                                        (VISUAL3D, "visual3d"), (HEADERLESS, "text"), (REPORTER, "text")])
+def test_gzipped_files_are_found_after_decompressing(path, form):
+    assert sniff(gzip.decompress(path.read_bytes())) == form
+
+
+@pytest.mark.parametrize("path, rate, form, shape", [
+    ("jumpmetrics/raw/cmj_example.txt.gz", 2000.0, "headerless export, 2 plate", (40000, 2)),
+    ("jumpmetrics/raw/sqj_example.txt.gz", 1000.0, "headerless export, 2 plate", (20000, 2)),
+    ("jumpmetrics/raw/FHOC_P30_SQT300007.txt.gz", 1000.0, "headerless export, 2 plate", (20000, 2)),
+    *[(f"jumpmetrics/raw/{trial}_filtered.txt.gz", 2000.0, "Visual3D export; force FZsum", None)
+      for trial in ("F02_CTRL2", "F04_CTRL2", "M06_CTRL3", "M07_CTRL1", "M15_CTRL1")],
+    ("jumpmetrics/reporter_800hz/cmj_jumpmetrics_converted.csv.gz", None, "force Total Force [N]", (6738,)),
+    *[(f"gidiel_machado_vj/Dual-{test}-Fz.txt", 1000.0, "left = FP1, right = FP2", (5000, 2))
+      for test in ("CMJ", "DJ", "SJ")],
+    ("opensim_running_grf/runningModel_GRF_data.mot", None, "as named in the file", (691, 2)),
+    ("opensim_running_grf/subject02_grf_HiFreq.mot", None, "600 Hz (from the time column)", (439, 2)),
+])
+def test_every_shared_real_recording_reads(path, rate, form, shape):
+    recording = load(str(REAL_DIR / path), rate)
+    assert form in recording.description
+    assert shape is None or recording.force.shape == shape
+    assert np.isfinite(recording.force).all() and recording.force.max() > 500.0  # someone on the plate
 
 
 def test_kistler_one_plate_rate_and_units_from_the_header():
@@ -65,24 +87,24 @@ def test_kistler_two_plates_numbered_by_device_and_sides_are_an_option():
 
 def test_visual3d_export_needs_the_rate_and_reads_the_summed_column():
     with pytest.raises(AnalysisInputError, match="sample rate unknown: give --rate"):
-        load(fixture("visual3d_F02_CTRL2_head.txt"))
-    recording = load(fixture("visual3d_F02_CTRL2_head.txt"), rate_hz=2000.0)
-    assert recording.force.shape == (60,)
+        load(str(VISUAL3D))
+    recording = load(str(VISUAL3D), rate_hz=2000.0)
+    assert recording.force.shape == (3961,)
     assert recording.force[0] == pytest.approx(723.380737)
-    filtered = load(fixture("visual3d_F02_CTRL2_head.txt"), 2000.0, selection=Selection(force="FZsum_10Hz"))
+    filtered = load(str(VISUAL3D), 2000.0, selection=Selection(force="FZsum_10Hz"))
     assert filtered.force[0] == pytest.approx(723.235413)
 
 
 def test_headerless_six_channels_per_plate_gzipped():
-    recording = load(fixture("jumpmetrics_cmj_12col_head.txt.gz"), rate_hz=2000.0)
-    assert recording.force.shape == (400, 2)
+    recording = load(str(HEADERLESS), rate_hz=2000.0)
+    assert recording.force.shape == (40000, 2)
     assert recording.force[0].tolist() == pytest.approx([-0.70688, -1.74332])  # FZ1, FZ2
-    by_number = load(fixture("jumpmetrics_cmj_12col_head.txt.gz"), 2000.0, selection=Selection(force="3+9"))
+    by_number = load(str(HEADERLESS), 2000.0, selection=Selection(force="3+9"))
     np.testing.assert_allclose(by_number.force, recording.force.sum(axis=1))
 
 
 def test_csv_with_units_in_the_header_takes_the_rate_from_its_time_column():
-    recording = load(fixture("reporter_cmj_800hz.csv.gz"))
+    recording = load(str(REPORTER))
     assert recording.rate_hz == pytest.approx(800.0, rel=1e-6)
     assert recording.force.shape == (6738,)
     assert recording.force[0] == pytest.approx(844.237)
@@ -117,7 +139,7 @@ def test_vicon_missing_frames_and_missing_block_are_refused():
 
 
 def test_opensim_sides_as_named_and_rate_from_time():
-    recording = load(fixture("opensim_running_grf.mot"))
+    recording = load(str(OPENSIM))
     assert recording.rate_hz == pytest.approx(1000.0)
     assert recording.force.shape == (691, 2)
     assert "left = L_ground_force_vy, right = R_ground_force_vy" in recording.description
@@ -158,13 +180,11 @@ def test_the_same_recording_in_every_container_gives_the_same_metrics():
         assert via["metrics"][name] == pytest.approx(value, rel=1e-6, abs=1e-9), name
 
 
-@pytest.mark.parametrize("name", ["kistler_dj_2plates_head.txt", "opensim_running_grf.mot",
-                                  "visual3d_F02_CTRL2_head.txt", "gidiel_dual_cmj_fz.txt"])
-def test_gzip_of_any_format_reads_the_same(name, tmp_path):
-    plain = FORMATS_DIR / name
-    packed = tmp_path / (name + ".gz")
+@pytest.mark.parametrize("plain, rate", [(FORMATS_DIR / "kistler_dj_2plates_head.txt", None),
+                                         (OPENSIM, None), (GIDIEL, 1000.0)])
+def test_gzip_of_any_format_reads_the_same(plain, rate, tmp_path):
+    packed = tmp_path / (plain.name + ".gz")
     packed.write_bytes(gzip.compress(plain.read_bytes()))
-    rate = 2000.0 if "visual3d" in name or "gidiel" in name else None
     np.testing.assert_array_equal(load(str(packed), rate).force, load(str(plain), rate).force)
 
 
@@ -182,14 +202,25 @@ def test_broken_gzip_is_one_line(tmp_path):
     (b"time,fz\n0,-700\n0.001,-701\n0.002,-650\n", "mostly negative \\(min -701.0 N, max -650.0 N\\): if the file .* add --flip"),
     (b"time,fz [V]\n0,1\n0.001,2\n", "'fz \\[V\\]' is in 'V', not a force unit"),
     (b"time [h],fz\n0,1\n0.001,2\n", "not a time unit"),
-    (b"1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n", "7 columns and no header row: add a header"),
+    (b"1,2,3,4,5,6,7\n1,2,3,4,5,6,7\n", "7 columns and no header row \\(add one.*--force COLUMN"),
     (b"time,fz1,fz2,fz3\n0,1,2,3\n0.001,1,2,3\n", "3 plates .*--force fz1\\+fz2"),
-    (b"time,speed\n0,1\n0.001,2\n", "has no force column.*--force COLUMN \\(columns: time, speed\\)"),
+    (b"time,speed\n0,1\n0.001,2\n", "has no force column.*--force COLUMN .*\\(columns: time, speed\\)"),
 ])
 def test_physically_impossible_or_ambiguous_input_is_one_line(data, message):
     with pytest.raises(AnalysisInputError, match=message) as caught:
         parse(data)
     assert "\n" not in str(caught.value)
+
+
+def test_left_right_combined_export():
+    recording = parse(b"Time(s),Left(N),Right(N),Combined(N)\n0,300,400,700\n0.001,301,401,702\n")
+    assert recording.force.tolist() == [[300.0, 400.0], [301.0, 401.0]]
+    assert parse(b"Time(s),Combined(N)\n0,700\n0.001,702\n").force.tolist() == [700.0, 702.0]
+
+
+def test_headerless_time_and_force_by_column_number():
+    recording = parse(b"0.000,700\n0.001,701\n0.002,702\n", selection=Selection(time="1", force="2"))
+    assert recording.force.tolist() == [700.0, 701.0, 702.0] and recording.rate_hz == pytest.approx(1000.0)
 
 
 def test_units_in_the_header_are_converted():
@@ -249,7 +280,7 @@ def test_cli_reads_a_vicon_export_and_says_what_it_read():
 
 
 def test_cli_bad_column_choice_exits_2_with_one_line():
-    done = _forcebench(fixture("jumpmetrics_cmj_12col_head.txt.gz"), "--test", "cmj", "--rate", 2000,
+    done = _forcebench(str(HEADERLESS), "--test", "cmj", "--rate", 2000,
                        "--force", "FZ7")
     assert done.returncode == 2 and done.stdout == b""
     lines = done.stderr.decode().strip().splitlines()
@@ -265,14 +296,14 @@ def test_spreadsheet_padding_and_decimal_commas():
 
 
 def test_visual3d_missing_frames_are_refused():
-    text = (FORMATS_DIR / "visual3d_F02_CTRL2_head.txt").read_bytes().split(b"\n")
+    text = gzip.decompress(VISUAL3D.read_bytes()).split(b"\n")
     del text[20]
     with pytest.raises(AnalysisInputError, match="frame 17 does not follow 15: samples are missing"):
         parse(b"\n".join(text), 2000.0)
 
 
 def test_cli_reads_gzip_and_c3d_from_standard_input():
-    packed = (FORMATS_DIR / "reporter_cmj_800hz.csv.gz").read_bytes()
+    packed = REPORTER.read_bytes()
     done = subprocess.run([sys.executable, "-m", "hil.cli", "analyse", "-", "--test", "cmj", "--json"],
                           input=packed, capture_output=True, timeout=TIMEOUT_S)
     assert done.returncode in (0, 3), done.stderr

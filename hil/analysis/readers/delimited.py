@@ -17,7 +17,8 @@ from hil.analysis.signal import AnalysisInputError
 DELIMITERS = (",", "\t", ";")
 ROLES = {  # header names (as table.key() spells them) → what the column is
     "time": ("time", "t", "time_s", "abs_time", "times"),
-    "total": ("fz", "force", "fz_total", "total_force", "fzsum", "fz_sum", "total", "vertical_force"),
+    "total": ("fz", "force", "fz_total", "total_force", "fzsum", "fz_sum", "total", "vertical_force",
+              "combined", "combined_force", "vgrf"),
     "left": ("fz_left", "left", "left_fz", "fz_l", "l_fz"),
     "right": ("fz_right", "right", "right_fz", "fz_r", "r_fz"),
 }
@@ -58,10 +59,12 @@ def read(text: bytes, name: str) -> Table:
 
 
 def _headerless(text: bytes, delimiter: str, width: int, first_line: int, name: str) -> Table:
-    if width % len(CHANNELS):
-        raise AnalysisInputError(
-            f"{name}: {width} columns and no header row: add a header (e.g. 'time,fz' or "
-            "'fz_left,fz_right'), or choose with --force COLUMN (numbers from 1) and --rate")
+    if width % len(CHANNELS):  # not six channels per plate: columns by number only
+        names = tuple(str(number) for number in range(1, width + 1))
+        return Table(f"headerless {width}-column text", names,
+                     numbers.table(text, width, delimiter, first_line, names, name),
+                     hint=f"{width} columns and no header row (add one, e.g. 'time,fz' or "
+                          "'fz_left,fz_right')")
     names = tuple(f"{channel}{plate}" for plate in range(1, width // len(CHANNELS) + 1)
                   for channel in CHANNELS)
     values = numbers.table(text, width, delimiter, first_line, names, name)

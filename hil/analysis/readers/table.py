@@ -115,8 +115,8 @@ def _force_columns(table: Table, selection: Selection, name: str) -> tuple[list[
         raise AnalysisInputError(
             f"{name}: {len(table.plates)} plates ({listed}): choose with --force "
             f"{'+'.join(table.plates[:2])} (one trace) or --left {table.plates[0]} --right {table.plates[1]}")
-    raise AnalysisInputError(f"{name}: {table.hint or 'no force column found'}; "
-                             f"say which with --force COLUMN (columns: {_listing(table)})")
+    raise AnalysisInputError(f"{name}: {table.hint or 'no force column found'}; say which with "
+                             f"--force COLUMN or --left/--right, and --time (columns: {_listing(table)})")
 
 
 def _evaluate(table: Table, expression: str, name: str, units: dict[str, float], kind: str) -> np.ndarray:
