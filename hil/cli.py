@@ -213,6 +213,9 @@ def _add_replay(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--timing-log", metavar="FILE",
                         help="for a plate you started yourself (forcebench emulate --timing-log): "
                              "its write times, so that latency can be measured")
+    parser.add_argument("--calibration", metavar="FILE|DIR",
+                        help="apply this calibration file (forcebench calibrate's calibration.json), "
+                             "or the one for the plate's serial number in DIR")
     parser.add_argument("--playback", action="store_true",
                         help="upload the scenario to the plate with the protocol's playback command "
                              "(PLAY / TRAC:DATA) before each stream, for firmware that implements it")
@@ -246,6 +249,7 @@ def _run_replay(args: argparse.Namespace) -> int:
         raise UsageError(f"--clock-ppm-limit must be between 0 and 100000, got {args.clock_ppm_limit:g}")
     settings = Settings(plate_url=args.plate, fast=args.fast, timeout_s=args.timeout,
                         timing_log=Path(args.timing_log) if args.timing_log else None,
+                        calibration=Path(args.calibration) if args.calibration else None,
                         playback=args.playback, stimulus=args.stimulus,
                         bridge=parse_bridge(args.bridge),
                         clock_ppm_limit=args.clock_ppm_limit)
@@ -396,13 +400,97 @@ def _run_platecheck(args: argparse.Namespace) -> int:
     return EXIT_OUT_OF_SPEC if failed else EXIT_OK
 
 
+def _add_calibrate(sub: argparse._SubParsersAction) -> None:
+    """``forcebench calibrate`` (owned by hil/calibrate/)."""
+    parser = sub.add_parser(
+        "calibrate", help="calibrate a plate with known loads on a grid and verify it to a spec",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Load the plate with known weights at a grid of positions (up and down), read a\n"
+                    "reference instrument, fit each cell's gain, offset and crosstalk by least\n"
+                    "squares, write the correction to the plate and DIR/calibration.json, verify with\n"
+                    "a fresh sequence and judge it against the acceptance spec. An emulated plate is\n"
+                    "loaded by its rig command; any other plate by an operator following prompts.\n"
+                    "An interrupted run resumes where it stopped (DIR/session.jsonl).",
+        epilog="examples:\n"
+               "  forcebench calibrate --plate 'emulated?gain=1.02,1,1,1,1,1,0.98,1&offset=4' --out cal\n"
+               "  forcebench calibrate --plate /dev/ttyACM0 --reference TCPIP::10.0.0.5::5025::SOCKET \\\n"
+               "      --spec fixtures/calibration/acceptance.toml --out cal-SN1234\n"
+               "exit status: 0 passes the spec, 1 fails it (reasons listed), 2 could not calibrate")
+    parser.add_argument("--plate", metavar="URL", default="emulated", help="plate URL (default emulated)")
+    parser.add_argument("--reference", metavar="URL",
+                        help="reference instrument: emulated[?noise=..&resolution=..&gain=..], a VISA "
+                             "resource, or none (certified masses); default emulated for an emulated "
+                             "plate, else none")
+    parser.add_argument("--spec", metavar="TOML", help="acceptance spec (default: F3109/datasheet defaults)")
+    parser.add_argument("--plate-file", metavar="TOML",
+                        help="plate geometry (size_m, cell_half_m) from a plate file, e.g. "
+                             "fixtures/plates/clinic-dual.toml (default: 600 x 400 mm, a=250, b=150 mm)")
+    parser.add_argument("--operator", action="store_true",
+                        help="prompt an operator to place the weights, even on an emulated plate")
+    parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
+                        help="give up on a plate or reference silent for this long (default 5 s)")
+    parser.add_argument("--out", metavar="DIR", required=True, help="output directory")
+    parser.set_defaults(run=_run_calibrate)
+
+
+def _run_calibrate(args: argparse.Namespace) -> int:
+    from hil.calibrate.rig import Interrupted
+    from hil.calibrate.run import calibrate
+
+    if not 0 < args.timeout <= 3600:
+        raise UsageError(f"--timeout must be between 0 and 3600 s, got {args.timeout:g}")
+    try:
+        _, status = calibrate(args.plate, args.out, reference_url=args.reference, spec_path=args.spec,
+                              plate_file=args.plate_file, operator=args.operator, timeout=args.timeout)
+    except Interrupted:
+        raise UsageError(f"interrupted: the steps done are kept in {args.out}/session.jsonl; "
+                         "run the same command again to carry on") from None
+    return status
+
+
+def _add_check(sub: argparse._SubParsersAction) -> None:
+    """``forcebench check`` (owned by hil/calibrate/check.py)."""
+    parser = sub.add_parser(
+        "check", help="daily verification of a plate with a known mass, kept in a history",
+        description="Put a known mass on each plate in turn (an emulated plate by its rig, a real one "
+                    "by an operator), compare force and COP, append the result to HISTORY/<serial>.jsonl, "
+                    "plot the history (HISTORY/<serial>-drift.png) and warn when its trend leaves the "
+                    "spec. Exit 0 within the limits, 1 outside, 2 could not check.")
+    parser.add_argument("--plate", metavar="URL", default="emulated", help="plate URL (default emulated)")
+    parser.add_argument("--mass", type=float, required=True, metavar="KG", help="the known mass (≥ 25 kg in clinics)")
+    parser.add_argument("--position", metavar="X,Y", default="0,0", help="where, mm from the centre (default 0,0)")
+    parser.add_argument("--history", metavar="DIR", default="plate-history",
+                        help="history directory (default plate-history)")
+    parser.add_argument("--spec", metavar="TOML", help="acceptance spec (its check_* limits)")
+    parser.add_argument("--calibration", metavar="FILE|DIR", help="calibration file the driver applies")
+    parser.add_argument("--operator", action="store_true", help="prompt an operator, even on an emulated plate")
+    parser.add_argument("--timeout", type=float, default=5.0, metavar="S", help="plate timeout (default 5 s)")
+    parser.set_defaults(run=_run_check)
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from hil.calibrate.check import check
+    from hil.calibrate.rig import Interrupted
+
+    try:
+        x_mm, y_mm = (float(v) for v in args.position.split(","))
+    except ValueError:
+        raise UsageError(f"--position must be X,Y in mm, got {args.position!r}") from None
+    try:
+        _, status = check(args.plate, args.mass, args.history, x_mm=x_mm, y_mm=y_mm, spec_path=args.spec,
+                          calibration=args.calibration, operator=args.operator, timeout=args.timeout)
+    except Interrupted:
+        raise UsageError("interrupted: nothing recorded") from None
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="forcebench",
         description="Simulation and hardware-in-the-loop test bench for force plates.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_simulate, _add_analyse, _add_emulate, _add_replay, _add_platecheck,
-                _add_conformance):
+                _add_calibrate, _add_check, _add_conformance):
         add(sub)
     # one line on bad arguments, never argparse's usage block (exit status 2 either way)
     parser.error = _one_line_error("")  # type: ignore[method-assign]

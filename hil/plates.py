@@ -1,6 +1,7 @@
 """A plate is a URL: this picks the driver, and starts an emulator when the URL asks for one.
 
     emulated, emulated+serial   start the serial emulator on a pseudo-terminal, talk pyserial
+    emulated?gain=1.02,...      an emulated plate out of calibration (hil.emulator.miscalibration)
     emulated+scpi               start the SCPI emulator on 127.0.0.1, talk pyvisa-py
     /dev/ttyUSB0, socket://host:port, rfc2217://host:port, loop://   any pyserial URL
     TCPIP::host::port::SOCKET (or any VISA resource) [@backend], e.g. ...@path/to.yaml@sim
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from .drivers.base import Plate, PlateUrlError
+from .emulator import miscalibration
 from .emulator.faults import Fault, parse_faults
 from .emulator.process import EmulatorProcess
 from .emulator.source import Source, write_source
@@ -25,24 +27,42 @@ SERIAL_PREFIXES = ("/dev/", "socket://", "rfc2217://", "loop://", "spy://", "alt
 
 def is_emulated(url: str) -> bool:
     """True for the URLs that start an emulator of our own (so its source and faults are ours)."""
-    return url.strip() in EMULATED_URLS or url.strip().startswith(EMULATED_TEXT)
+    base = miscalibration.split_url(url)[0]
+    return base in EMULATED_URLS or base.startswith(EMULATED_TEXT)
 
 
 def open_plate(url: str = "emulated", *, source: str | Path | Source | None = None,
                fast: bool = False, faults: Iterable[str | Mapping | Fault] = (),
                timing_log: str | Path | None = None, timeout: float = 5.0, seed: int = 0,
-               once: bool = False, counter_start: int = 0) -> Plate:
+               once: bool = False, counter_start: int = 0,
+               calibration: str | Path | None = None) -> Plate:
     """Connect to the plate at ``url``; emulator options apply to ``emulated`` URLs only.
+    ``calibration``: a calibration file (or a directory of them, by serial number) whose
+    correction the driver applies instead of the one the plate stores.
 
     Raises PlateUrlError for a URL of no known kind, PlateTimeout for a plate that does not
     answer within ``timeout`` seconds, PlateError for anything else that stops us.
     """
-    url = url.strip()
+    plate = _open(url.strip(), source, fast, faults, timing_log, timeout, seed, once, counter_start)
+    if calibration is not None:
+        from .calibrate.certificate import apply
+        try:
+            apply(plate, calibration)
+        except BaseException:
+            plate.close()
+            raise
+    return plate
+
+
+def _open(url: str, source, fast: bool, faults, timing_log, timeout: float, seed: int, once: bool,
+          counter_start: int) -> Plate:
     if is_emulated(url):
-        layout = _plate_file(url[len(EMULATED_TEXT):]) if url.startswith(EMULATED_TEXT) else None
-        return _open_emulated("text" if layout else EMULATED_URLS[url], source, fast,
+        base, query = miscalibration.split_url(url)
+        miscalibration.check(query)  # one line here, before a process starts
+        layout = _plate_file(base[len(EMULATED_TEXT):]) if base.startswith(EMULATED_TEXT) else None
+        return _open_emulated("text" if layout else EMULATED_URLS[base], source, fast,
                               parse_faults(faults), timing_log, timeout, seed, once,
-                              counter_start, layout)
+                              counter_start, layout, query)
     if source is not None or fast or tuple(faults) or timing_log or once:
         raise PlateUrlError(f"emulator options need an emulated plate URL, not {url!r}")
     if url.startswith(TEXT):
@@ -74,10 +94,12 @@ def _plate_file(path: str):
 
 def _open_emulated(transport: str, source, fast: bool, faults: tuple[Fault, ...], timing_log,
                    timeout: float, seed: int, once: bool, counter_start: int,
-                   layout=None) -> Plate:
+                   layout=None, query: str = "") -> Plate:
     options = ["--seed", str(seed), "--counter-start", str(counter_start)]
     if layout is not None:
         options += ["--plate-file", layout.path]
+    if query:
+        options += ["--miscalibration", query]
     scratch = None
     if isinstance(source, Source):  # hand it over as a file, removed when the plate closes
         scratch = tempfile.TemporaryDirectory(prefix="forcebench-source-")

@@ -10,7 +10,14 @@ Sample frame (one per plate per sample, little-endian, packed; 26 bytes with 4 c
     8       4*C   ADC counts per load cell, int32
     8+4C    2     CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) of bytes 2 .. 8+4C-1
 
-Newtons = (counts - offset) * scale, per cell, with the plate's calibration (scale in N/count).
+Newtons = (counts - offset) * scale, per cell, with the plate's calibration (scale in N/count);
+then the correction a calibration stored (``corr``): each cell linearised, n + q*n**2, and all
+cells (N = plates * 4, wire order: plate 0 cells 0-3, then plate 1) mixed by the N x N matrix K.
+A plate without a stored correction has q = 0 and K = identity.
+
+The rig command ``load`` (x, y in mm from the plate's centre, n newtons; 0 N removes the load)
+exists on emulated plates only: it puts a known load on the plate, so that a calibration runs
+unattended. A real plate refuses it (-113) and the operator places the weights.
 
 Commands are ASCII lines ending in ``\\n``; a logical command has a serial and an SCPI spelling:
 
@@ -24,6 +31,9 @@ Commands are ASCII lines ending in ``\\n``; a logical command has a serial and a
     stop        STOP                   ABOR                           -
     cal?        CAL? plate             CAL:CELL? plate                scale,offset for each cell
     cal         CAL plate cell s o     CAL:CELL plate,cell,s,o        -
+    corr?       CORR? cell             CAL:CORR? cell                 q,k0,...,kN-1 (one correction row)
+    corr        CORR cell q k0 .. kN-1 CAL:CORR cell,q,k0,...,kN-1    -
+    load        LOAD plate x y n       RIG:LOAD plate,x,y,n           - (emulated rig only)
     status      STAT?                  SYST:STAT?                     key=value ...
     error       ERR?                   SYST:ERR?                      code,"message" (0 = none)
     fetch       -                      FETC?                          #<n><len><frames> (IEEE 488.2)
@@ -255,6 +265,7 @@ class CommandSpec:
     serial: str | None
     scpi: str
     args: tuple[type, ...] = ()
+    variadic: bool = False  # the last argument repeats (one or more)
 
     @property
     def query(self) -> bool:
@@ -271,6 +282,9 @@ COMMANDS = {spec.name: spec for spec in (
     CommandSpec("stop", "STOP", "ABOR"),
     CommandSpec("cal?", "CAL?", "CAL:CELL?", (int,)),
     CommandSpec("cal", "CAL", "CAL:CELL", (int, int, float, float)),
+    CommandSpec("corr?", "CORR?", "CAL:CORR?", (int,)),
+    CommandSpec("corr", "CORR", "CAL:CORR", (int, float, float), variadic=True),
+    CommandSpec("load", "LOAD", "RIG:LOAD", (int, float, float, float)),
     CommandSpec("status", "STAT?", "SYST:STAT?"),
     CommandSpec("error", "ERR?", "SYST:ERR?"),
     CommandSpec("fetch", None, "FETC?"),
@@ -290,12 +304,24 @@ def format_command(name: str, *args: Any, dialect: str = "serial") -> bytes:
     keyword = _keyword(spec, dialect) if spec else None
     if keyword is None:
         raise ProtocolError(f"no {dialect} command {name!r}")
-    if len(args) != len(spec.args):
-        raise ProtocolError(f"{name} takes {len(spec.args)} arguments, got {len(args)}")
+    if not _count_ok(spec, len(args)):
+        raise ProtocolError(f"{name} takes {_count_text(spec)} arguments, got {len(args)}")
     values = [repr(float(a)).encode() if t is float else block(a) if t is bytes
-              else str(int(a)).encode() for t, a in zip(spec.args, args)]
+              else str(int(a)).encode() for t, a in zip(_types(spec, len(args)), args)]
     separator = b" " if dialect == "serial" else b","
     return keyword.encode("ascii") + (b" " + separator.join(values) if values else b"") + b"\n"
+
+
+def _count_ok(spec: CommandSpec, count: int) -> bool:
+    return count >= len(spec.args) if spec.variadic else count == len(spec.args)
+
+
+def _count_text(spec: CommandSpec) -> str:
+    return f"{len(spec.args)} or more" if spec.variadic else str(len(spec.args))
+
+
+def _types(spec: CommandSpec, count: int) -> tuple[type, ...]:
+    return spec.args + spec.args[-1:] * (count - len(spec.args))
 
 
 _BY_KEYWORD = {d: {_keyword(s, d).upper(): s for s in COMMANDS.values() if _keyword(s, d)}
@@ -315,10 +341,10 @@ def parse_command(line: bytes | str, dialect: str = "serial",
     wants_block = bool(spec.args) and spec.args[-1] is bytes
     if wants_block != (payload is not None):
         raise ProtocolError(f"{keyword} {'needs' if wants_block else 'takes no'} data block")
-    if len(parts) + wants_block != len(spec.args):
-        raise ProtocolError(f"{keyword} takes {len(spec.args)} arguments, got {len(parts) + wants_block}")
+    if not _count_ok(spec, len(parts) + wants_block):
+        raise ProtocolError(f"{keyword} takes {_count_text(spec)} arguments, got {len(parts) + wants_block}")
     try:
-        values = tuple(t(p) for t, p in zip(spec.args, parts))
+        values = tuple(t(p) for t, p in zip(_types(spec, len(parts)), parts))
     except ValueError:
         raise ProtocolError(f"bad argument in {text!r}") from None
     return spec.name, values + ((payload,) if wants_block else ())
@@ -374,6 +400,21 @@ def parse_calibration(reply: str) -> tuple[np.ndarray, np.ndarray]:
     return values[0::2], values[1::2]
 
 
+def format_correction(quadratic: float, row: np.ndarray) -> str:
+    """One cell's stored correction as a reply: ``q,k0,...,kN-1``."""
+    return ",".join(repr(float(v)) for v in (quadratic, *np.asarray(row, dtype=float)))
+
+
+def parse_correction(reply: str) -> tuple[float, np.ndarray]:
+    try:
+        values = np.array([float(v) for v in reply.replace(" ", ",").split(",") if v])
+    except ValueError:
+        raise ProtocolError(f"bad correction reply {reply!r}") from None
+    if values.size < 2 or not np.all(np.isfinite(values)):
+        raise ProtocolError(f"bad correction reply {reply!r}")
+    return float(values[0]), values[1:]
+
+
 def format_status(fields: dict[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in fields.items())
 
@@ -399,11 +440,41 @@ def parse_error(reply: str) -> tuple[int, str]:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Per-cell calibration of every plate: newtons = (counts - offset) * scale."""
+    """Every plate's calibration: newtons = (counts - offset) * scale per cell, then the stored
+    correction: each cell linearised (n + quadratic * n**2), all cells mixed by ``matrix``."""
 
     scale: np.ndarray  # (plates, cells) N per count
     offset: np.ndarray  # (plates, cells) counts at zero load
+    quadratic: np.ndarray | None = None  # (plates, cells) 1/N; None: none
+    matrix: np.ndarray | None = None  # (N, N) over the cells in wire order; None: identity
+
+    @property
+    def corrected(self) -> bool:
+        return self.quadratic is not None or self.matrix is not None
 
     def to_newtons(self, counts: np.ndarray) -> np.ndarray:
         """Counts (..., plates, cells) → newtons, same shape."""
-        return (counts - self.offset) * self.scale
+        return self.correct((counts - self.offset) * self.scale)
+
+    def correct(self, newtons: np.ndarray) -> np.ndarray:
+        """Cell newtons by scale and offset alone (..., plates, cells) → with the correction."""
+        if self.quadratic is not None:
+            newtons = newtons + self.quadratic * newtons * newtons
+        if self.matrix is not None:
+            flat = newtons.reshape(*newtons.shape[:-2], -1)
+            newtons = (flat @ self.matrix.T).reshape(newtons.shape)
+        return newtons
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A calibration's correction on top of a plate's own scale and offset (a calibration file's,
+    for plates that cannot store one): zero offset in N, then ``Calibration``'s quadratic and matrix."""
+
+    offset_n: np.ndarray  # (plates, cells)
+    quadratic: np.ndarray  # (plates, cells) 1/N
+    matrix: np.ndarray  # (N, N)
+
+    def on(self, plate: Calibration) -> Calibration:
+        return Calibration(plate.scale, plate.offset + self.offset_n / plate.scale,
+                           self.quadratic, self.matrix)

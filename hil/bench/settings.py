@@ -22,6 +22,7 @@ class Settings:
     timeout_s: float = TIMEOUT_S
     timing_log: Path | None = None  # the timing log of an emulator you started yourself
     progress: bool = True
+    calibration: Path | None = None  # a calibration file (or directory by serial) the driver applies
     playback: bool = False  # upload each segment with the protocol's playback command first
     stimulus: str | None = None  # waveform generators standing in for the cells (hil.bench.stimulus)
     bridge: Bridge = Bridge()  # the cells the stimulus stands in for

@@ -186,7 +186,8 @@ def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: in
     options: dict[str, Any] = dict(source=paths["source"], fast=settings.fast, faults=tuple(faults),
                                    timing_log=paths["timing"], once=True) if emulated else {}
     started = time.monotonic()
-    with open_plate(url, timeout=settings.timeout_s, **options) as plate:
+    with open_plate(url, timeout=settings.timeout_s, calibration=settings.calibration,
+                    **options) as plate:
         identity = plate.identify()
         if plate.plates != plates:
             raise BenchError(f"plate {url} has {plate.plates} plate(s), the scenario needs {plates}")

@@ -86,9 +86,30 @@ class Plate(abc.ABC):
     def stop(self) -> None:
         self.command("stop")
 
+    correction_file: protocol.Correction | None = None  # from a calibration file: used instead
+
     def read_calibration(self) -> protocol.Calibration:
+        """The plate's calibration with the correction it stores (a calibration file's, if given)."""
         pairs = [protocol.parse_calibration(self.command("cal?", p)) for p in range(self.plates)]
-        return protocol.Calibration(np.array([s for s, _ in pairs]), np.array([o for _, o in pairs]))
+        stored = protocol.Calibration(np.array([s for s, _ in pairs]), np.array([o for _, o in pairs]))
+        if self.correction_file is not None:
+            return self.correction_file.on(stored)
+        rows = []
+        for cell in range(self.plates * self.channels):
+            try:
+                rows.append(protocol.parse_correction(self.command("corr?", cell)))
+            except PlateCommandError:  # a plate that stores no correction
+                return stored
+        quadratic = np.array([q for q, _ in rows]).reshape(self.plates, self.channels)
+        matrix = np.array([row for _, row in rows])
+        if not np.any(quadratic) and np.array_equal(matrix, np.eye(len(rows))):
+            return stored
+        return protocol.Calibration(stored.scale, stored.offset, quadratic, matrix)
+
+    def write_correction(self, quadratic: np.ndarray, matrix: np.ndarray) -> None:
+        """Store a correction: per-cell quadratic (plates, cells) and the N x N matrix."""
+        for cell, (q, row) in enumerate(zip(np.ravel(quadratic), np.asarray(matrix))):
+            self.command("corr", cell, q, *row)
 
     def write_calibration(self, plate: int, cell: int, scale: float, offset: float) -> None:
         self.command("cal", plate, cell, scale, offset)

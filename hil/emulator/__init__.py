@@ -8,6 +8,7 @@ import argparse
 import signal
 import sys
 
+from . import miscalibration, reference
 from .device import DEFECTS, EmulatedPlate
 from .faults import Fault, FaultError, parse_fault, parse_faults
 from .scpi_plate import ScpiFrontEnd
@@ -21,11 +22,12 @@ __all__ = ["EmulatedPlate", "Fault", "FaultError", "parse_fault", "parse_faults"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("transport", choices=("serial", "scpi", "awg", "text"),
+    parser.add_argument("transport", choices=("serial", "scpi", "awg", "text", "reference"),
                         help="serial: a pseudo-terminal (prints its path); scpi: TCP (prints the VISA "
                              "resource); awg: waveform generators on TCP driving a plate front end "
                              "on a pseudo-terminal (prints each generator's VISA resource, then the path); text: a "
-                             "text-line plate on a pseudo-terminal (needs --plate-file)")
+                             "text-line plate on a pseudo-terminal (needs --plate-file); reference: a "
+                             "SCPI reference load-cell indicator on TCP (a calibration rig's)")
     parser.add_argument("--source", metavar="FILE", help="source .npz of cell forces (default: a built-in CMJ loop)")
     parser.add_argument("--fast", action="store_true", help="stream as fast as the reader takes it")
     parser.add_argument("--once", action="store_true", help="stream the source once, then stop")
@@ -50,25 +52,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rig.add_argument("--frontend", default="", metavar="SPEC",
                      help="front-end values, e.g. gain_error=0.02,clock_ppm=200,noise_uv=0.2 "
                           "(hil.emulator.frontend.FrontEnd)")
+    parser.add_argument("--miscalibration", metavar="QUERY", default="",
+                        help="serial, scpi, text: the plate's errors as in a plate URL, "
+                             "gain=1.02,1,1,1&offset=5 (docs/calibration.md)")
+    parser.add_argument("--reference", metavar="QUERY", default="",
+                        help="reference: its errors, noise=0.05&resolution=0.1&gain=1.0")
     parser.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # our driver closing us: quietly
     if args.transport == "awg":
         from .rig import run_rig
         return run_rig(args)
+    if args.transport == "reference":
+        try:
+            reference.serve(reference.parse_options(args.reference), args.seed, args.host,
+                            args.port, watch_stdin=args.watch_stdin)
+        except KeyboardInterrupt:
+            pass
+        return 0
     source = read_source(args.source) if args.source else builtin_source()
     faults = parse_faults(args.fault)
+    errors = miscalibration.parse(args.miscalibration, source.plates) if args.miscalibration else None
     if args.transport == "text":
-        return _run_text(args, source, faults)
+        return _run_text(args, source, faults, errors)
     if any(f.kind == "reorder" for f in faults):
         raise FaultError("reorder applies to text plates only (emulate text)")
     plate = EmulatedPlate(source, faults, seed=args.seed, counter_start=args.counter_start,
-                          once=args.once, defects=frozenset(args.defect))
+                          once=args.once, defects=frozenset(args.defect), miscalibration=errors)
     if args.rate is not None:
         plate.execute("rate", (args.rate,))
-    # SIGTERM (our driver closing us) ends the loop like Ctrl-C, quietly
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if args.transport == "serial":
         front = SerialFrontEnd(plate, args.fast, args.timing_log, watch_stdin=args.watch_stdin)
     else:
@@ -81,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_text(args: argparse.Namespace, source: Source, faults: tuple[Fault, ...]) -> int:
+def _run_text(args: argparse.Namespace, source: Source, faults: tuple[Fault, ...],
+              errors: miscalibration.Miscalibration | None) -> int:
     from ..text_format import load_plate_file
     from .text_plate import TextFrontEnd, split_faults, text_plate
 
@@ -89,8 +104,8 @@ def _run_text(args: argparse.Namespace, source: Source, faults: tuple[Fault, ...
         raise FaultError("emulate text needs --plate-file")
     layout = load_plate_file(args.plate_file)
     content, line_faults = split_faults(faults)
-    plate = text_plate(EmulatedPlate(source, content, seed=args.seed,
-                                     counter_start=args.counter_start, once=args.once), layout)
+    plate = text_plate(EmulatedPlate(source, content, seed=args.seed, counter_start=args.counter_start,
+                                     once=args.once, miscalibration=errors), layout)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     front = TextFrontEnd(plate, layout, line_faults, seed=args.seed, fast=args.fast,
                          timing_log=args.timing_log, watch_stdin=args.watch_stdin)

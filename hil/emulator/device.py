@@ -12,6 +12,8 @@ import numpy as np
 
 from .. import protocol
 from .faults import Fault
+from .load_rig import Rig, RigRefused
+from .miscalibration import Miscalibration
 from .source import Source, make_source
 
 MAX_ERRORS = 16
@@ -73,8 +75,10 @@ class EmulatedPlate:
 
     def __init__(self, source: Source, faults: tuple[Fault, ...] = (), seed: int = 0,
                  counter_start: int = 0, once: bool = False,
-                 defects: frozenset[str] = frozenset()) -> None:
+                 defects: frozenset[str] = frozenset(),
+                 miscalibration: Miscalibration | None = None) -> None:
         self.source, self.faults, self.seed = source, faults, seed
+        self.miscalibration = miscalibration
         self.counter_start, self.once = counter_start, once
         self.power_up_counter, self.power_up_rate = counter_start, source.rate_hz
         self.defects = frozenset(defects)
@@ -85,6 +89,10 @@ class EmulatedPlate:
             1 + rng.uniform(-0.002, 0.002, (self.plates, protocol.CELLS)))
         self.errors: deque[tuple[int, str]] = deque(maxlen=MAX_ERRORS)
         self.sent = self.dropped = self.overflow = 0
+        self.rig = Rig(self.plates, seed, *((miscalibration.settle_s, miscalibration.noise_n)
+                                            if miscalibration else (0.02, 0.3)))
+        self.uptime_s = 0.0  # seconds streamed since power-on: the clock of zero drift
+        self.ticks = 0
         self.reset()
 
     # --- commands ---------------------------------------------------------------------------
@@ -94,7 +102,10 @@ class EmulatedPlate:
         self.rate_hz = self.source.rate_hz
         self.scale = self.true_scale.copy()  # factory calibration
         self.offset = self.zero_counts.astype(float)
+        cells = self.plates * protocol.CELLS
+        self.quadratic, self.matrix = np.zeros(cells), np.eye(cells)  # stored correction
         self.streaming = False
+        self.uptime_s += self.ticks / self.rate_hz if self.ticks else 0.0
         self.ticks = 0  # sample ticks made since start
         self.finished = False
 
@@ -116,9 +127,13 @@ class EmulatedPlate:
             if not MIN_RATE_HZ <= args[0] <= MAX_RATE_HZ:
                 raise DeviceError(-222, f"Data out of range; rate {MIN_RATE_HZ:g}-{MAX_RATE_HZ:g} Hz")
             self.rate_hz, self._ahead = float(args[0]), None
-        elif name == "tare":  # idle, the plate is unloaded: its zero is the raw zero
-            self.offset = self.zero_counts.astype(float)
+        elif name == "tare":  # idle, the plate is unloaded: its zero is what the cells read now
+            zero = self.miscalibration.zero(self.uptime_s / 60).reshape(self.plates, -1) \
+                if self.miscalibration else 0.0
+            self.offset = self.zero_counts + zero / self.true_scale
         elif name == "start":
+            self.uptime_s += self.ticks / self.rate_hz
+            self.rig.started()
             if "restart" in self.defects:
                 self.counter_start += self.ticks
             self.streaming, self.ticks, self.finished, self._ahead = True, 0, False, None
@@ -133,6 +148,20 @@ class EmulatedPlate:
                 raise DeviceError(-222, "Data out of range; cell or scale")
             if "cal" not in self.defects:
                 self.scale[plate, cell], self.offset[plate, cell] = scale, offset
+        elif name == "corr?":
+            cell = self._cell(args[0])
+            return protocol.format_correction(self.quadratic[cell], self.matrix[cell])
+        elif name == "corr":
+            cell, row = self._cell(args[0]), np.array(args[2:])
+            if row.size != self.matrix.shape[1] or not np.all(np.isfinite(args[1:])):
+                raise DeviceError(-222, f"Data out of range; {self.matrix.shape[1]} finite values")
+            self.quadratic[cell], self.matrix[cell] = args[1], row
+        elif name == "load":
+            try:
+                self.rig.place(self._plate(args[0]), *args[1:])
+            except RigRefused as error:
+                raise DeviceError(-222, str(error)) from None
+            self._ahead = None
         elif name == "status":
             return protocol.format_status(self.status())
         elif name == "error":
@@ -158,9 +187,15 @@ class EmulatedPlate:
             raise DeviceError(-161, f"Invalid block data; {error}") from None
         self.source = make_source(cells, rate_hz)
         self.once, self.rate_hz, self._ahead = True, float(rate_hz), None
+        self.rig.active = False  # the trace, not a rig load, is what the cells feel now
 
     def refuse(self, error: DeviceError) -> None:
         self.errors.append((error.code, error.message))
+
+    def _cell(self, cell: int) -> int:
+        if not 0 <= cell < self.plates * protocol.CELLS:
+            raise DeviceError(-222, f"Data out of range; cell {cell} (wire order, 0-{self.plates * protocol.CELLS - 1})")
+        return cell
 
     def _plate(self, plate: int) -> int:
         if not 0 <= plate < self.plates:
@@ -261,17 +296,20 @@ class EmulatedPlate:
         """ADC counts of one plate's cells at its own ticks, with the content faults."""
         own_rate = self.rate_hz * self._clock(plate)
         t = ticks / own_rate
-        n = len(self.source)
-        cells = self.source.cells[:, min(plate, self.source.plates - 1), :]
-        if own_rate == self.source.rate_hz:  # the source's own samples: no interpolation
-            newtons = cells[ticks % n]
+        if self.rig.active or self.miscalibration is not None:
+            loads = self.rig.loads(t) if self.rig.active else self._source_loads(
+                slice(None), ticks, t, own_rate)
+            newtons = loads[:, plate]
+            if self.miscalibration is not None:  # the cells' errors act on every plate's loads
+                minutes = (self.uptime_s + t) / 60
+                newtons = self.miscalibration.readings(loads.reshape(t.size, -1), minutes
+                                                       ).reshape(loads.shape)[:, plate]
+            if self.rig.active:
+                alive = ~self.miscalibration.dead.reshape(self.plates, -1)[plate] \
+                    if self.miscalibration is not None else True
+                newtons = newtons + self.rig.noise(plate, ticks) * alive
         else:
-            x = t * self.source.rate_hz
-            i0 = np.floor(x).astype(np.int64)
-            frac = (x - i0)[:, None]
-            newtons = cells[i0 % n] * (1 - frac) + cells[(i0 + 1) % n] * frac
-            if self.once:  # no wrap-around interpolation at the end of a single pass
-                newtons = np.where((i0 + 1 >= n)[:, None], cells[np.minimum(i0, n - 1)], newtons)
+            newtons = self._source_loads(min(plate, self.source.plates - 1), ticks, t, own_rate)
         for fault in self.faults:
             if fault.kind == "drift" and fault["plate"] in (-1, plate):
                 newtons = newtons + fault["rate"] * t[:, None]
@@ -284,6 +322,22 @@ class EmulatedPlate:
                 counts[:, cols] = np.where(newtons[:, cols] >= fault["limit"],
                                            protocol.ADC_FULL_SCALE, counts[:, cols])
         return np.clip(counts, -protocol.ADC_FULL_SCALE, protocol.ADC_FULL_SCALE).astype(np.int32)
+
+    def _source_loads(self, plates: int | slice, ticks: np.ndarray, t: np.ndarray,
+                      own_rate: float) -> np.ndarray:
+        """The source's cell forces at these ticks, for one plate (k, 4) or all (k, plates, 4)."""
+        n = len(self.source)
+        cells = self.source.cells[:, plates]
+        if own_rate == self.source.rate_hz:  # the source's own samples: no interpolation
+            return cells[ticks % n]
+        x = t * self.source.rate_hz
+        i0 = np.floor(x).astype(np.int64)
+        frac = (x - i0).reshape(-1, *([1] * (cells.ndim - 1)))
+        newtons = cells[i0 % n] * (1 - frac) + cells[(i0 + 1) % n] * frac
+        if self.once:  # no wrap-around interpolation at the end of a single pass
+            end = (i0 + 1 >= n).reshape(frac.shape)
+            newtons = np.where(end, cells[np.minimum(i0, n - 1)], newtons)
+        return newtons
 
     def _chance(self, kind: str, plate: int, ticks: np.ndarray) -> np.ndarray:
         """Which ticks a random fault hits: drawn per block of counters from the seed."""
