@@ -220,3 +220,15 @@ def test_field_suite_runs_or_says_it_cannot():
         assert {r["test"] for r in report["rows"]} == {"cmj", "sj", "dj", "hops", "iso", "run"}
     else:
         assert done.returncode == 2 and "needs the noise preset(s) field" in done.stderr
+
+
+def test_an_exact_metric_missed_says_by_how_much():
+    from hil.conformance.score import Outcome
+    from hil.conformance.table import verdict
+    from hil.spec import Check
+    checks = [Check("hops", "hop_count", "count", 10.0, 10.0 + (i % 3), float(i % 3), 0.0, i % 3 == 0)
+              for i in range(30)]
+    (row,) = rows([Outcome("synthetic", f"c{i}", "hops", "x", (c,), None, 0.0) for i, c in enumerate(checks)])
+    assert row.tolerance == "exact" and row.p95_over_limit is None and row.p95_error == 2.0
+    assert verdict(row) == "MISSES: p95 |error| 2, exact required"
+    json.dumps(row.to_dict(), allow_nan=False)  # no infinities on the JSON edge

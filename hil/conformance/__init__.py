@@ -10,6 +10,7 @@ refusals (docs/conformance.md).
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import platform
 import time
 from dataclasses import dataclass, field
@@ -113,9 +114,4 @@ def run(analysers: Sequence[str], suites: Sequence[str] = ("synthetic",), trials
         cases=counts, rows=tuple(rows(outcomes)), refused_trials=refused,
         seconds_per_trial={a: {t: float(np.median(v)) for t, v in by.items()} for a, by in times.items()},
         skipped=tuple(skipped), executor=executor.describe(), wall_s=wall,
-        meta={"machine": {"python": platform.python_version(), "cpus": _cpus()}})
-
-
-def _cpus() -> int:
-    import os
-    return os.cpu_count() or 1
+        meta={"machine": {"python": platform.python_version(), "cpus": os.cpu_count() or 1}})

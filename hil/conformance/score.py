@@ -164,8 +164,8 @@ def rows(outcomes: Iterable[Outcome]) -> list[Row]:
     for (suite, test, metric, analyser), checks in sorted(groups.items(), key=lambda kv: place(kv[0])):
         measured = [c for c in checks if c.error is not None]
         errors = np.array([c.error for c in measured], dtype=float)
-        ratios = np.array([abs(c.error) / c.limit if c.limit > 0 else (0.0 if c.passed else np.inf)
-                           for c in measured], dtype=float)
+        # an exact metric (a count) has no tolerance to divide by: its |error| says by how much
+        ratios = np.array([abs(c.error) / c.limit for c in measured if c.limit > 0], dtype=float)
         out.append(Row(suite, test, metric, analyser, checks[0].unit, len(checks), len(measured),
                        sum(c.passed for c in checks), float(errors.mean()) if errors.size else None,
                        _percentile(np.abs(errors)), _percentile(ratios),

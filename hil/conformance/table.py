@@ -32,6 +32,8 @@ def verdict(row: Row) -> str:
     reasons = []
     if row.p95_over_limit is not None and row.p95_over_limit > 1:
         reasons.append(f"{row.percentile} |error| {row.p95_over_limit:.3g}× tolerance")
+    elif row.tolerance == "exact" and row.p95_error:
+        reasons.append(f"{row.percentile} |error| {row.p95_error:.3g}, exact required")
     if row.refusals:
         reasons.append(f"no value in {row.refusals}/{row.trials}")
     return "MISSES: " + ("; ".join(reasons) or f"pass rate under {100 * MIN_PASS_RATE:g} %")

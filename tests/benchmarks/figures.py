@@ -13,6 +13,7 @@ recorded" (in extra_info, the JUnit properties and the output), never "failed".
 from __future__ import annotations
 
 import json
+import os
 import platform
 import timeit
 from pathlib import Path
@@ -50,7 +51,6 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    import os
     return f"{model} ×{os.cpu_count()} / Python {platform.python_version_tuple()[0]}.{platform.python_version_tuple()[1]}"
 
 

@@ -26,16 +26,20 @@ def sweep(executor, **options):
     return [r.to_dict() for r in rows(outcomes)], time.perf_counter() - began
 
 
+def speedup(benchmark, executor: str, seconds_1: float, seconds_2: float) -> None:
+    figure(benchmark, "speedup_2_workers_over_1", seconds_1 / seconds_2, "×", executor=executor,
+           trials=72, seconds_1_worker=seconds_1, seconds_2_workers=seconds_2,
+           trials_per_second_2_workers=72 / seconds_2)
+    print(f"\n{executor}: 1 worker {seconds_1:.2f} s, 2 workers {seconds_2:.2f} s: {seconds_1 / seconds_2:.2f}×")
+
+
 @pytest.mark.benchmark(group="sweep scaling")
 def test_local_processes_scaling(benchmark):
     with LocalExecutor(1) as one:
         numbers_1, seconds_1 = sweep(one)
     with LocalExecutor(2) as two:
         numbers_2, seconds_2 = benchmark.pedantic(sweep, (two,), rounds=1, iterations=1)
-    figure(benchmark, "speedup_2_workers_over_1", seconds_1 / seconds_2, "×", executor="local processes",
-           trials=72, seconds_1_worker=seconds_1, seconds_2_workers=seconds_2,
-           trials_per_second_2_workers=72 / seconds_2)
-    print(f"\nlocal: 1 worker {seconds_1:.2f} s, 2 workers {seconds_2:.2f} s: {seconds_1 / seconds_2:.2f}×")
+    speedup(benchmark, "local processes", seconds_1, seconds_2)
     assert numbers_1 == numbers_2
 
 
@@ -50,8 +54,5 @@ def test_dask_cluster_scaling(benchmark):
             sweep(executor)
             numbers_1, seconds_1 = sweep(executor, workers=[first])
             numbers_2, seconds_2 = benchmark.pedantic(sweep, (executor,), rounds=1, iterations=1)
-    figure(benchmark, "speedup_2_workers_over_1", seconds_1 / seconds_2, "×", executor="Dask LocalCluster",
-           trials=72, seconds_1_worker=seconds_1, seconds_2_workers=seconds_2,
-           trials_per_second_2_workers=72 / seconds_2)
-    print(f"\nDask: 1 worker {seconds_1:.2f} s, 2 workers {seconds_2:.2f} s: {seconds_1 / seconds_2:.2f}×")
+    speedup(benchmark, "Dask LocalCluster", seconds_1, seconds_2)
     assert numbers_1 == numbers_2
