@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gzip
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hil.analysis import analyse  # noqa: E402
+from hil.analysis.readers import load  # noqa: E402
 
 G = 9.80665
 OTHER = ROOT / "fixtures" / "real-other"
@@ -39,40 +39,11 @@ TOLERANCE = {"flight_time_s": ("abs", 0.005), "contact_time_s": ("abs", 0.005),
              "peak_force_n": ("rel", 0.02), "body_weight_n": ("rel", 0.01), "rsi": ("rel", 0.03)}
 
 
-def _text(path: Path) -> str:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt") as stream:
-        return stream.read()
-
-
-def twelve_columns(path: Path) -> np.ndarray:
-    """FX1..MZ1, FX2..MZ2 without a header: (n, 2) FZ1, FZ2."""
-    rows = [line.split(",") for line in _text(path).splitlines() if line.strip()]
-    return np.array([[float(r[2]), float(r[8])] for r in rows])
-
-
-def visual3d(path: Path) -> np.ndarray:
-    """Visual3D text export, 5 header rows; the first data column (FZsum) after the item number."""
-    return np.array([float(line.split("\t")[1]) for line in _text(path).splitlines()[5:] if line.strip()])
-
-
-def time_force_csv(path: Path) -> np.ndarray:
-    return np.array([float(line.split(",")[1]) for line in _text(path).splitlines()[1:] if line.strip()])
-
-
-def two_columns(path: Path) -> np.ndarray:
-    return np.loadtxt(path, skiprows=1)
-
-
-def opensim(path: Path) -> tuple[np.ndarray, float]:
-    """Vertical force per foot (the two *_vy columns) and the rate from the time column."""
-    lines = _text(path).splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip() == "endheader") + 1
-    head = lines[start].split()
-    data = np.array([[float(v) for v in line.split()] for line in lines[start + 1:] if line.strip()])
-    vertical = [i for i, name in enumerate(head) if name.endswith("force_vy")]
-    time = data[:, 0]
-    return data[:, vertical], (time.size - 1) / (time[-1] - time[0])
+def read(path: Path, rate_hz: float | None = None) -> tuple[np.ndarray, float]:
+    """Force ((n,) or (n, 2) plates) and rate through the project's readers (hil.analysis.readers):
+    the rate from the file where it states one, else ``rate_hz`` (the authors' figure)."""
+    recording = load(str(path), rate_hz=rate_hz)
+    return recording.force, recording.rate_hz
 
 
 @dataclass
@@ -162,35 +133,34 @@ def _authors(rows: list[dict[str, str]]) -> dict[str, float]:
 def recordings() -> list[Recording]:
     jm, gm, ref = OTHER / "jumpmetrics", OTHER / "gidiel_machado_vj", OTHER / "jumpmetrics" / "reference"
     found = [
-        Recording("jumpmetrics cmj_example (2 plates, 2 kHz)", twelve_columns(jm / "raw/cmj_example.txt.gz"),
-                  2000, "cmj", (5.0, 6.0), (9.0, 9.2),
+        Recording("jumpmetrics cmj_example (2 plates, 2 kHz)", *read(jm / "raw/cmj_example.txt.gz", 2000),
+                  "cmj", (5.0, 6.0), (9.0, 9.2),
                   _authors(_row(ref / "docker_example_F02_CTRL1_jump_metrics.csv", "F02"))),
-        Recording("jumpmetrics sqj_example (P31)", twelve_columns(jm / "raw/sqj_example.txt.gz"),
-                  1000, "sj", (5.5, 6.5), (8.25, 8.45),
+        Recording("jumpmetrics sqj_example (P31)", *read(jm / "raw/sqj_example.txt.gz", 1000),
+                  "sj", (5.5, 6.5), (8.25, 8.45),
                   _authors(_row(ref / "p31_squat_jump_example_results.csv", "P31"))),
-        Recording("jumpmetrics FHOC_P30 squat jump", twelve_columns(jm / "raw/FHOC_P30_SQT300007.txt.gz"),
-                  1000, "sj", (7.0, 8.0), (8.9, 9.1)),
+        Recording("jumpmetrics FHOC_P30 squat jump", *read(jm / "raw/FHOC_P30_SQT300007.txt.gz", 1000),
+                  "sj", (7.0, 8.0), (8.9, 9.1)),
     ]
     batch = ref / "batch_processed_data.csv"
     for name, quiet in (("F02_CTRL2", (0.0, 0.5)), ("F04_CTRL2", (0.0, 0.4)), ("M06_CTRL3", (0.0, 0.5)),
                         ("M07_CTRL1", (0.0, 1.0)), ("M15_CTRL1", (0.0, 1.0))):
         rows = _row(batch, name, "file_prefix")
         found.append(Recording(f"jumpmetrics {name} (Visual3D, ends at take-off)",
-                               visual3d(jm / f"raw/{name}_filtered.txt.gz"), 2000, "cmj", quiet,
+                               *read(jm / f"raw/{name}_filtered.txt.gz", 2000), "cmj", quiet,
                                authors={"jump_height_m": _authors(rows)["jump_height_m"]} if rows else {}))
     found += [
         Recording("jumpmetrics user plate, 800 Hz (rings below zero)",
-                  time_force_csv(jm / "reporter_800hz/cmj_jumpmetrics_converted.csv.gz"),
-                  800, "cmj", (1.0, 2.0), (4.45, 4.75)),
-        Recording("Gidiel-Machado CMJ (2 plates, 2.8 N steps)", two_columns(gm / "Dual-CMJ-Fz.txt"),
-                  1000, "cmj", (0.3, 1.3), (2.45, 2.75)),
-        Recording("Gidiel-Machado drop jump", two_columns(gm / "Dual-DJ-Fz.txt"),
-                  1000, "dj", (3.8, 4.8), (0.5, 1.5)),
-        Recording("Gidiel-Machado squat jump", two_columns(gm / "Dual-SJ-Fz.txt"),
-                  1000, "sj", (0.5, 1.5), (2.25, 2.55)),
+                  *read(jm / "reporter_800hz/cmj_jumpmetrics_converted.csv.gz"), "cmj", (1.0, 2.0), (4.45, 4.75)),
+        Recording("Gidiel-Machado CMJ (2 plates, 2.8 N steps)", *read(gm / "Dual-CMJ-Fz.txt", 1000),
+                  "cmj", (0.3, 1.3), (2.45, 2.75)),
+        Recording("Gidiel-Machado drop jump", *read(gm / "Dual-DJ-Fz.txt", 1000),
+                  "dj", (3.8, 4.8), (0.5, 1.5)),
+        Recording("Gidiel-Machado squat jump", *read(gm / "Dual-SJ-Fz.txt", 1000),
+                  "sj", (0.5, 1.5), (2.25, 2.55)),
     ]
     for trial in (1, 2, 3):
-        force = np.loadtxt(CMJ / f"subject01_trial{trial}.force.txt")
+        force, rate = read(CMJ / f"subject01_trial{trial}.force.txt", 1200)
         with open(CMJ / "reference_subject01_trials1-3.csv", newline="") as stream:
             row = list(csv.DictReader(stream))[trial - 1]
         methods = [k for k in row if k.startswith("jh_") and k.endswith("_cm")]
@@ -198,10 +168,10 @@ def recordings() -> list[Recording]:
                    "pct10bw", "sd_minus_30ms", "chronojump")  # as tests/test_analysis_real.py
         median = float(np.median([float(row[f"jh_{m}_cm"]) for m in impulse if f"jh_{m}_cm" in methods]))
         quiet = {1: (0.2, 1.2), 2: (0.2, 1.2), 3: (0.2, 1.2)}[trial]
-        found.append(Recording(f"plateforce subject01 trial {trial} (1200 Hz)", force, 1200, "cmj",
+        found.append(Recording(f"plateforce subject01 trial {trial} (1200 Hz)", force, rate, "cmj",
                                quiet, None, {"jump_height_m": median / 100}))
     for path in sorted((OTHER / "opensim_running_grf").glob("*.mot")):
-        force, rate = opensim(path)
+        force, rate = read(path)
         found.append(Recording(f"OpenSim {path.stem} (zeroed outside contact)", force, rate, "run"))
     return found
 

@@ -112,10 +112,13 @@ class Acquisition:
         self._saturating = np.zeros((self.plates, plate.channels), dtype=bool)
 
     def _open_raw(self, path: str | Path) -> int:
+        cal = self.calibration
         meta = {"format": "forcebench raw frames (hil.protocol)", "plate": self.plate.url,
                 "plates": self.plates, "channels": self.plate.channels,
-                "scale": self.calibration.scale.tolist(),
-                "offset": self.calibration.offset.tolist()}
+                "scale": cal.scale.tolist(), "offset": cal.offset.tolist(),
+                "quadratic": None if cal.quadratic is None else cal.quadratic.tolist(),
+                "matrix": None if cal.matrix is None else cal.matrix.tolist(),
+                **_describe(self.plate)}
         Path(str(path) + ".json").write_text(json.dumps(meta, indent=1))
         return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
@@ -367,6 +370,16 @@ class _FlatRuns:
                 for p, c in zip(*np.nonzero(stuck))]
 
 
+def _describe(plate: Plate) -> dict:
+    """The plate's identity and rate for a raw record's sidecar (None where it cannot say)."""
+    out: dict = {"identity": None, "rate_hz": None}
+    try:
+        out["identity"], out["rate_hz"] = plate.identify(), plate.get_rate()
+    except (PlateError, ValueError, TypeError):
+        pass
+    return out
+
+
 class RawPlate(Plate):
     """A raw recording played back as if it were a plate (read only)."""
 
@@ -378,11 +391,18 @@ class RawPlate(Plate):
         except (OSError, ValueError) as error:
             raise PlateError(f"cannot read raw recording {path}: {error}") from None
         self.plates, self.channels = int(meta["plates"]), int(meta["channels"])
-        self.calibration = protocol.Calibration(np.array(meta["scale"]), np.array(meta["offset"]))
+        extra = {k: None if meta.get(k) is None else np.array(meta[k]) for k in ("quadratic", "matrix")}
+        self.calibration = protocol.Calibration(np.array(meta["scale"]), np.array(meta["offset"]), **extra)
+        self.identity, self.rate_hz = meta.get("identity"), meta.get("rate_hz")
         self.chunk_bytes = chunk_bytes
 
     def read_calibration(self) -> protocol.Calibration:
-        return self.calibration
+        return self.with_file(self.calibration)
+
+    def identify(self) -> str:
+        if not self.identity:
+            raise PlateError(f"raw recording {self.url} does not say which plate made it")
+        return self.identity
 
     def command(self, name: str, *args) -> str | None:
         raise PlateError(f"a raw recording cannot take the command {name!r}")

@@ -37,8 +37,9 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--mass", metavar="KG", help="body mass (default: drawn, 45–120 kg)")
     parser.add_argument("--rate", metavar="HZ", default="1000", help="sample rate, 250–4000 (default 1000)")
     parser.add_argument("--seed", metavar="N", default="0", help="random seed, a whole number ≥ 0 (default 0); each seed is another athlete")
-    parser.add_argument("--noise", metavar="none|typical|high", default="typical",
-                        help="plate noise preset (default typical: 1.5 N RMS, 50 Hz hum, 0.1 N steps)")
+    parser.add_argument("--noise", metavar="none|typical|high|field", default="typical",
+                        help="plate noise preset (default typical: 1.5 N RMS, 50 Hz hum, 0.1 N steps; "
+                             "field: as messy as other labs' recordings, sim.field)")
     parser.add_argument("--plates", metavar="1|2", default="1", help="one plate or left/right (default 1)")
     parser.add_argument("--out", metavar="DIR", default=".", help="output directory (default .)")
     movement = parser.add_argument_group("movement options (each applies to some tests)")
@@ -156,11 +157,15 @@ def _add_analyse(sub: argparse._SubParsersAction) -> None:
     read.add_argument("--first-plate", choices=SIDES, default=DEFAULT_FIRST_PLATE,
                       help="which foot is on plate 1 (FP1, FZ1, the first device) when the file "
                            f"does not say (default {DEFAULT_FIRST_PLATE})")
+    parser.add_argument("--calibration", metavar="FILE|DIR",
+                        help="for a raw record (RAW.bin, from replay): apply this calibration file, "
+                             "or the one for the recording plate's serial number in DIR")
     parser.set_defaults(run=_run_analyse)
 
 
 def _run_analyse(args: argparse.Namespace) -> int:
     import json
+    from pathlib import Path
 
     from hil.analysis import analyse
     from hil.analysis.readers import Selection, load
@@ -169,9 +174,14 @@ def _run_analyse(args: argparse.Namespace) -> int:
     for flag, value in (("--body-mass", args.body_mass), ("--drop-height", args.drop_height)):
         if value is not None and not (value > 0 and value < float("inf")):
             raise UsageError(f"{flag} must be a positive number, got {value}")
-    selection = Selection(force=args.force, left=args.left, right=args.right, time=args.time,
-                          flip=args.flip, first_plate=args.first_plate)
-    recording = load(args.path, args.rate, args.format, selection)
+    if Path(args.path + ".json").is_file() and args.path.endswith(".bin"):
+        recording = _raw_recording(args.path, args.rate, args.calibration)
+    elif args.calibration:
+        raise UsageError("--calibration applies to raw records (RAW.bin with its RAW.bin.json)")
+    else:
+        selection = Selection(force=args.force, left=args.left, right=args.right, time=args.time,
+                              flip=args.flip, first_plate=args.first_plate)
+        recording = load(args.path, args.rate, args.format, selection)
     result = analyse(recording.force, recording.rate_hz, args.test,
                      body_mass_kg=args.body_mass, drop_height_m=args.drop_height)
     # the whole text is built before anything is printed: nothing half-written on failure
@@ -179,6 +189,32 @@ def _run_analyse(args: argparse.Namespace) -> int:
             else recording.description + "\n\n" + analysis_table(result.to_dict()))
     print(text)
     return EXIT_REFUSED if result.refused else EXIT_OK
+
+
+def _raw_recording(path: str, rate_hz: float | None, calibration: str | None):
+    """A raw record (forcebench's own frames) through acquisition, with a calibration file's
+    correction if given: its force per plate, its rate and what it is."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from hil.acquire import Acquisition, RawPlate
+    from hil.calibrate.certificate import apply
+
+    with RawPlate(path) as plate:
+        used = apply(plate, calibration) if calibration else None
+        rate = rate_hz or plate.rate_hz
+        if not rate:
+            raise UsageError(f"{path} does not record its sample rate: give --rate")
+        with Acquisition(plate) as acquisition:
+            blocks = [block.force for block in acquisition.blocks(timeout=0.0)]
+    if not blocks:
+        raise UsageError(f"{path} holds no complete frame")
+    force = np.concatenate(blocks)
+    description = (f"{path}: raw record of {plate.identity or plate.url}, {force.shape[0]} samples "
+                   f"at {rate:g} Hz" + (f", calibration {used}" if used else ""))
+    return SimpleNamespace(force=force if force.shape[1] > 1 else force[:, 0], rate_hz=float(rate),
+                           description=description)
 
 
 def _add_emulate(sub: argparse._SubParsersAction) -> None:
@@ -345,6 +381,47 @@ def _run_conformance(args: argparse.Namespace) -> int:
     return EXIT_OUT_OF_SPEC if failed else EXIT_OK
 
 
+def _add_realism(sub: argparse._SubParsersAction) -> None:
+    """``forcebench realism`` (hil/realism.py)."""
+    from hil.analysis import TESTS
+
+    parser = sub.add_parser(
+        "realism", help="measure real recordings against the simulator's presets",
+        description="Measure quiet-stance noise and spectrum, flight noise, ringing after take-off, "
+                    "quantisation step and rise and fall times on real recordings and on simulated "
+                    "ones, and say which presets each real value falls within. Without PATH: the "
+                    "real jump recordings in fixtures/ (the table in docs/simulator.md).")
+    parser.add_argument("paths", metavar="PATH", nargs="*", help="recordings (any format forcebench analyse reads)")
+    parser.add_argument("--test", choices=[t for t in TESTS if t in ("cmj", "sj", "dj")], default="cmj",
+                        help="the jump in PATH (default cmj)")
+    parser.add_argument("--rate", type=float, metavar="HZ", help="sample rate where a file states none")
+    parser.add_argument("--seeds", type=int, default=12, metavar="N",
+                        help="simulated CMJs per preset (default 12)")
+    parser.set_defaults(run=_run_realism)
+
+
+def _run_realism(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hil import realism
+    from hil.analysis.readers import load
+    from hil.progress import Progress
+
+    if not 1 <= args.seeds <= 1000:
+        raise UsageError(f"--seeds must be 1–1000, got {args.seeds}")
+    root = Path(__file__).resolve().parents[1]
+    wanted = ([(path, Path(path), args.rate, args.test) for path in args.paths] if args.paths
+              else realism.default_recordings(root))
+    recordings = [(name, load(str(path), rate), test) for name, path, rate, test in wanted]
+    measured = [realism.Measured(name, realism.features(rec.force, rec.rate_hz, test))
+                for name, rec, test in recordings]
+    progress = Progress(len(realism.PRESETS) * args.seeds, "simulating")
+    ranges = realism.preset_ranges(args.seeds, progress.update)
+    progress.update(len(realism.PRESETS) * args.seeds, final=True)
+    print(realism.report(measured, ranges))
+    return EXIT_OK
+
+
 def _add_platecheck(sub: argparse._SubParsersAction) -> None:
     """``forcebench plate-check`` (owned by hil/platecheck.py)."""
     from hil.platecheck import CHECKS
@@ -489,8 +566,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="forcebench",
         description="Simulation and hardware-in-the-loop test bench for force plates.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_simulate, _add_analyse, _add_emulate, _add_replay, _add_platecheck,
-                _add_calibrate, _add_check, _add_conformance):
+    for add in (_add_simulate, _add_analyse, _add_realism, _add_emulate, _add_replay,
+                _add_platecheck, _add_calibrate, _add_check, _add_conformance):
         add(sub)
     # one line on bad arguments, never argparse's usage block (exit status 2 either way)
     parser.error = _one_line_error("")  # type: ignore[method-assign]

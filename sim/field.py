@@ -14,10 +14,10 @@ together the ``field`` noise preset.
 | ``pretension_bw`` | a pre-tension / re-positioning rise (+30 % BW) before the maximal pull, recorded whole | before the pull (iso) |
 | ``threshold_n`` | an export zeroed outside contact: per plate, force under this (3–10 N) reads exactly 0 | the export |
 | ``bounce`` | a landing's first touch followed by one sample at zero | the export |
-| ``end_after_takeoff_s`` | the recording ends in flight this long after take-off (cmj sj) | the export |
+| ``end_after_takeoff_s`` | the recording ends this long after take-off with nobody back on the plate (cut in flight, or a landing off the plate) (cmj sj) | the body's force: zero from take-off |
 
-Truth stays the model's: a stretch put before the movement shifts every event time; an export
-cut in flight drops the metrics that need the landing; ringing, quantisation, offset,
+Truth stays the model's: a stretch put before the movement shifts every event time; a
+recording ending in flight drops the metrics that need the landing; ringing, quantisation, offset,
 thresholding and the bounce are the plate's or the export's, not the body's.
 """
 from __future__ import annotations
@@ -87,9 +87,9 @@ class FieldOptions:
         empty = float(rng.uniform(0.5, 2.0)) if test in STANDING_TESTS and rng.uniform() < 0.5 else 0.0
         if offset and not empty and (test == "iso" or ending is not None and ending < 0.5):
             empty = float(rng.uniform(0.5, 2.0))
-        return cls(ringing_n=float(rng.uniform(30.0, 80.0)), ringing_hz=float(rng.uniform(30.0, 60.0)),
+        return cls(ringing_n=float(rng.uniform(30.0, 80.0)), ringing_hz=float(rng.uniform(25.0, 60.0)),
                    ringing_damping=float(rng.uniform(0.15, 0.3)),
-                   adc_step_n=float(rng.choice([0.7, 1.4, 2.8])),
+                   adc_step_n=float(rng.uniform(0.3, 3.0)),
                    offset_n=offset, empty_s=empty,
                    step_on_s=float(rng.uniform(0.3, 0.6)),
                    pretension_bw=float(rng.uniform(0.2, 0.35)) if test == "iso" and rng.uniform() < 0.5 else 0.0,
@@ -98,7 +98,10 @@ class FieldOptions:
 
 
 def before_plate(trial: Trial, options: FieldOptions) -> Trial:
-    """The body's side: an empty plate and a step on (and an iso pre-tension) before the movement."""
+    """The body's side: an empty plate and a step on (and an iso pre-tension) before the
+    movement; the plate left empty after take-off until the recording ends."""
+    if options.end_after_takeoff_s is not None:
+        trial = _ends_in_flight(trial, options.end_after_takeoff_s)
     if options.pretension_bw and trial.test != "iso":
         raise SimulationError("a pre-tension applies to iso only")
     if not (options.empty_s or options.pretension_bw):
@@ -126,22 +129,11 @@ def before_plate(trial: Trial, options: FieldOptions) -> Trial:
 
 
 def after_plate(trial: Trial, options: FieldOptions) -> Trial:
-    """The export's side: coarse steps, a threshold to zero, a bouncing first touch, an end in
-    flight. The cells keep the plate's own (fine) ADC: only the plate totals are re-stepped."""
+    """The export's side: coarse steps, a threshold to zero, a bouncing first touch. The cells
+    keep the plate's own (fine) ADC: only the plate totals are re-stepped."""
     force, cells, truth = trial.force, trial.cells, trial.truth
     if options.adc_step_n:
         force = np.rint(force / options.adc_step_n) * options.adc_step_n
-    if options.end_after_takeoff_s is not None:
-        if trial.test not in FLIGHT_END_TESTS:
-            raise SimulationError(f"ending in flight applies to {', '.join(FLIGHT_END_TESTS)} only")
-        landing = truth.events.get("landing_s", math.inf)
-        end = truth.events["takeoff_s"] + options.end_after_takeoff_s
-        if end < landing:  # a flight shorter than that lands first: nothing to cut
-            stop = int(math.floor(end * trial.rate_hz)) + 1
-            force, cells = force[:stop], None if cells is None else cells[:stop]
-            truth = dataclasses.replace(
-                truth, metrics={k: v for k, v in truth.metrics.items() if k not in AFTER_TAKEOFF},
-                events={k: v for k, v in truth.events.items() if v <= end})
     if options.bounce:
         force, cells = force.copy(), None if cells is None else cells.copy()
         for k in _landings(truth, trial.rate_hz, force.shape[0]):
@@ -154,6 +146,28 @@ def after_plate(trial: Trial, options: FieldOptions) -> Trial:
         if cells is not None:
             cells = np.where(quiet[:, :, None], 0.0, cells)
     return dataclasses.replace(trial, force=np.ascontiguousarray(force), cells=cells, truth=truth)
+
+
+def _ends_in_flight(trial: Trial, after_s: float) -> Trial:
+    """The recording ends ``after_s`` after take-off and nobody lands on the plate before then
+    (the athlete landed off it, or the export stopped in flight): zero force from take-off on."""
+    if trial.test not in FLIGHT_END_TESTS:
+        raise SimulationError(f"ending in flight applies to {', '.join(FLIGHT_END_TESTS)} only")
+    takeoff = trial.truth.events["takeoff_s"]
+    end = takeoff + after_s
+    n = int(math.floor(end * trial.rate_hz)) + 1
+    first_zero = int(math.ceil(takeoff * trial.rate_hz))
+    force = np.zeros((n, trial.plates))
+    keep = min(first_zero, trial.force.shape[0], n)
+    force[:keep] = trial.force[:keep]
+    cop = None
+    if trial.cop is not None:
+        cop = np.concatenate([trial.cop[:keep], np.broadcast_to(trial.cop[keep - 1:keep],
+                                                                 (n - keep, *trial.cop.shape[1:]))])
+    truth = dataclasses.replace(
+        trial.truth, metrics={k: v for k, v in trial.truth.metrics.items() if k not in AFTER_TAKEOFF},
+        events={k: v for k, v in trial.truth.events.items() if v <= takeoff})
+    return dataclasses.replace(trial, force=force, cop=cop, truth=truth)
 
 
 def _landings(truth: Truth, rate: float, n: int) -> list[int]:

@@ -2,7 +2,6 @@
 reference (real TCP, pyvisa-py), a short sequence so that each run takes seconds."""
 import json
 import re
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ from hil import cli
 from hil.calibrate import check as daily
 from hil.calibrate import run as calibration
 from hil.calibrate.certificate import CalibrationFileError, read_correction
+from hil.calibrate.rig import Interrupted
 from hil.drivers.base import Plate
 from hil.emulator import miscalibration as M
 from hil.plates import open_plate
@@ -173,7 +173,7 @@ def test_operator_procedure_resumes_without_losing_steps(tmp_path, short_spec, m
     monkeypatch.setattr(calibration, "open_plate", keep)
     out = tmp_path / "cal"
     first = Operator(io.StringIO(), box, stop_after=30)
-    with pytest.raises(calibration.Interrupted):
+    with pytest.raises(Interrupted):
         calibration.calibrate("emulated?gain=1.01", out, spec_path=short_spec, operator=True,
                               prompt=first.prompts, answers=first, show_progress=False, draw=False)
     assert first.answered == 30
@@ -216,3 +216,17 @@ def test_daily_check_keeps_a_history_and_warns_on_its_trend(tmp_path, capsys):
     assert (history / "SN000000-drift.png").stat().st_size > 0
     assert "off the" in one_line_error(capsys, ["check", "--mass", "30", "--position", "0,300",
                                                 "--history", str(history)])
+
+
+def test_a_plate_that_cannot_store_a_correction_gets_it_in_the_driver(tmp_path, short_spec, monkeypatch):
+    from hil.drivers.base import PlateCommandError
+
+    def refuse(self, quadratic, matrix):  # firmware without the correction command answers -113
+        raise PlateCommandError("corr", -113, "Undefined header; CORR")
+
+    monkeypatch.setattr(Plate, "write_correction", refuse)
+    record, status = calibration.calibrate("emulated?gain=1.01&offset=3", tmp_path / "cal",
+                                           spec_path=short_spec, show_progress=False, draw=False)
+    assert status == 0 and record["correction"]["written"] and not record["correction"]["stored_on_plate"]
+    assert record["verification"]["after"]["force_error_pct_fs"] < 0.1  # verified through the driver
+    assert read_correction(tmp_path / "cal", "SN000000", 2).offset_n[0, 0] == pytest.approx(3, abs=0.5)

@@ -20,6 +20,10 @@ RING_BRIDGE_S = 0.010  # loaded blips this short inside a flight are plate ringi
 _NEAR_FLOOR_N = 0.5  # edge samples are followed down to 3 SD of flight noise above the level, ≥ this
 _MAX_EXTRAPOLATION = 1.0  # samples: so the crossing lies at most one sample past the last one followed
 _ZEROED_EXTRAPOLATION = 2.0  # ... two on a zeroed export: two plates each cut at 10 N cut 20 N of edge
+EDGE_TOP = 0.10  # power-law edges are fitted from the edge threshold up to 10 % of the contact's peak
+EDGE_MAX_S = 0.015  # ... and their foot lies at most this far beyond the first sample over threshold
+POWERS = np.linspace(1.0, 3.0, 21)  # edge shapes F ∝ |t − t0|^p: 1 a straight rise, 2 a tangent toe-off
+RING_LOW_N, RING_LOW_SPAN = 150.0, 3  # a blip under this peak, up to 3 bridges long, is ringing too
 _CORE_TRIM_S = 0.010  # flight samples this close to an edge are left out of the level estimate ...
 _CORE_TRIM_FRACTION = 0.25  # ... or this share of the flight at each end: a plate rings below zero
 # for tens of ms after take-off (−76 N at 800 Hz), and its undershoot is not the unloaded level
@@ -73,7 +77,14 @@ def unloaded_runs(total: np.ndarray, start: int = 0, stop: int | None = None,
     runs = spans(total[start:stop] < UNLOADED_N) + start
     if bridge > 0 and runs.shape[0] > 1:
         gap = runs[1:, 0] - runs[:-1, 1]
-        joined = (gap <= bridge) & (runs[1:, 1] - runs[1:, 0] > gap)
+        # a low ringing lobe (a soft plate at 25 Hz rings over 50 N for ~20 ms) is bridged
+        # over up to RING_LOW_SPAN times longer than any other blip
+        low = np.zeros(gap.shape, dtype=bool)
+        near = np.flatnonzero(gap <= RING_LOW_SPAN * bridge)
+        if near.size:
+            peaks = np.array([np.fmax.reduce(total[a:b]) for a, b in zip(runs[near, 1], runs[near + 1, 0])])
+            low[near] = peaks < RING_LOW_N
+        joined = ((gap <= bridge) | low) & (runs[1:, 1] - runs[1:, 0] > gap)
         if joined.any():
             first = np.concatenate(([True], ~joined))  # a run that starts a merged run
             last = np.concatenate((~joined, [True]))  # a run that ends one
@@ -82,11 +93,13 @@ def unloaded_runs(total: np.ndarray, start: int = 0, stop: int | None = None,
 
 
 def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float,
-           cut_short: bool = False) -> Flight:
+           cut_short: bool = False, tails: bool = False) -> Flight:
     """Level, noise and edges of the unloaded run [run_start, run_stop) of ``total``.
     ``cut_short``: a run that ends the recording a few ms after a take-off (a jump export cut at
     take-off) has the plate's zero as its level (hil.analysis.signal has zeroed a plate that
-    reads below zero when empty)."""
+    reads below zero when empty). ``tails``: rebound contacts, whose edges may meet the level at
+    a tangent (_slow_tails); not a jump's push, which reaches it with a finite slope (a power
+    law fitted to real take-offs put them 7–8 ms into the flight)."""
     n = total.shape[0]
     least = int(round(_CORE_TRIM_S * rate_hz))
     core = total[run_start:run_stop]
@@ -125,8 +138,40 @@ def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float,
     if run_stop < n:
         first_contact = last_below + 1
         landing = edge_time(total, _follow(total, first_contact, near, -1), level, +1, fit, reach)
+    if tails and not (zeroed or cut) and np.isfinite(level):
+        takeoff, landing = _slow_tails(total, rate_hz, level, max(5.0 * noise, EDGE_FLOOR_N),
+                                       last_contact, takeoff, first_contact, landing)
     return Flight(run_start, run_stop, level, noise, last_contact, takeoff, first_contact, landing,
                   zeroed)
+
+
+def _slow_tails(x: np.ndarray, rate: float, level: float, low: float, last_contact: int | None,
+                takeoff: float | None, first_contact: int | None,
+                landing: float | None) -> tuple[float | None, float | None]:
+    """A rebound contact's edges again, where they meet the level at a tangent: a toe-off whose
+    force tails off as (t0 − t)² sits under the threshold and the noise for ms, and the
+    quadratic fit, allowed one sample, stops there (flight +5 ms on a sin² contact). Each edge
+    is fitted as a power law, as running steps are (power_law_edges), and that foot is taken
+    when it lies more than a sample further out; a straight edge (p ≈ 1) keeps its fit."""
+    edges = []
+    reach = int(round(4 * EDGE_MAX_S * rate))
+    for contact, edge, direction in ((last_contact, takeoff, -1), (first_contact, landing, +1)):
+        if contact is None or edge is None:
+            continue
+        near = x[max(contact - reach, 0):contact + 1] if direction < 0 else x[contact:contact + reach + 1]
+        finite = near[np.isfinite(near)]
+        top = EDGE_TOP * (float(finite.max()) - level) if finite.size else 0.0
+        edges.append((contact, level, direction, low, top, edge))
+    if not edges:
+        return takeoff, landing
+    feet = power_law_edges(x, np.array(edges, dtype=np.float64), rate)
+    for foot, (_, _, direction, _, _, edge) in zip(feet.tolist(), edges):
+        if (foot - edge) * direction < -1.0:  # further into the flight by more than a sample
+            if direction < 0:
+                takeoff = foot
+            else:
+                landing = foot
+    return takeoff, landing
 
 
 def _zeroed(run: np.ndarray) -> bool:
@@ -208,3 +253,60 @@ def _quadratic_root(seg: list[float], reach: float) -> float | None:
         roots = [q / c2, c0 / q] if q != 0 else [0.0]
     inside = [r for r in roots if -reach <= r <= 0.0]
     return max(inside) if inside else None
+
+
+def power_law_edges(x: np.ndarray, edges: np.ndarray, rate: float) -> np.ndarray:
+    """Fractional indices where steps' edges meet the unloaded level, all edges at once.
+
+    ``edges`` rows: (contact sample, level, direction, low, top, fallback); direction +1 a
+    rising edge from the contact sample, −1 a falling edge ending there. Running edges meet zero
+    force at a tangent (a toe-off falls as (t0 − t)², DOMAIN.md), so a straight line from a
+    threshold stops milliseconds short. Each edge from ``low`` up to ``top`` newtons above the
+    level is fitted as F = c·|t − t0|^p for every p in POWERS (a straight line in F^(1/p)) and
+    the best fit's t0 is taken; ``fallback`` where fewer than three samples fit or t0 falls
+    outside [−EDGE_MAX_S, first fitted sample].
+    """
+    if edges.shape[0] == 0:
+        return np.empty(0)
+    contact, level, direction, low, top, fallback = edges.T
+    reach = int(EDGE_MAX_S * rate) + 1
+    back = 2  # flight-side samples that made it over ``low`` (where the run's level was off) count too
+    u = np.arange(-back, 4 * reach, dtype=np.float64)  # samples from the contact, away from the flight
+    index = contact[:, None].astype(np.int64) + direction[:, None].astype(np.int64) * u.astype(np.int64)
+    inside = (index >= 0) & (index < x.shape[0])
+    seg = x[np.clip(index, 0, x.shape[0] - 1)] - level[:, None]
+    over = (seg > top[:, None]) & (u >= 0) & inside
+    cut = np.where(over.any(axis=1), over.argmax(axis=1), u.size)  # the fit stops at ``top``
+    keep = inside & (seg >= low[:, None]) & (np.arange(u.size) < cut[:, None])
+    # rows are fitted in groups of equal width, a power of two just over each row's own cut: a
+    # row's arithmetic then never depends on the other edges in the call (streaming = batch)
+    width = np.minimum(2 ** np.ceil(np.log2(np.maximum(cut, 8))).astype(int), u.size)
+    foot = np.full(edges.shape[0], np.nan)
+    for w in np.unique(width):
+        rows = np.flatnonzero(width == w)
+        foot[rows] = _fit_feet(seg[rows, :w], keep[rows, :w], u[:w], reach)
+    return np.where(np.isfinite(foot), contact + direction * foot, fallback)
+
+
+def _fit_feet(seg: np.ndarray, keep: np.ndarray, u: np.ndarray, reach: int) -> np.ndarray:
+    """For each row, where the best power-law fit of its ``keep`` samples meets zero (in samples
+    from the contact sample, ``u``); NaN where it cannot be trusted."""
+    weight = keep.astype(np.float64)
+    count = weight.sum(axis=1)
+    su, suu = (weight * u).sum(axis=1), (weight * u * u).sum(axis=1)
+    roots = np.exp(np.log(np.where(keep, seg, 1.0))[:, None, :] / POWERS[None, :, None])  # F^(1/p)
+    sy = (roots * weight[:, None, :]).sum(axis=2)
+    suy = (roots * (weight * u)[:, None, :]).sum(axis=2)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        slope = (count[:, None] * suy - su[:, None] * sy) / (count * suu - su * su)[:, None]
+        intercept = (sy - slope * su[:, None]) / count[:, None]
+        line = np.clip(intercept[..., None] + slope[..., None] * u, 1e-300, None)
+        fitted = np.exp(np.log(line) * POWERS[None, :, None])  # exp·log: SIMD, twice as fast as **
+        error = (((fitted - np.where(keep, seg, 0.0)[:, None, :]) ** 2) * weight[:, None, :]).sum(axis=2)
+        best = np.argmin(np.where(np.isfinite(error), error, np.inf), axis=1)
+        rows = np.arange(seg.shape[0])
+        foot = -intercept[rows, best] / slope[rows, best]
+    first_fitted = u[np.argmax(keep, axis=1)]
+    good = ((count >= 3) & (slope[rows, best] > 0) & np.isfinite(foot)
+            & (foot >= -reach) & (foot <= first_fitted))
+    return np.where(good, foot, np.nan)

@@ -65,7 +65,7 @@ def _flights(total: np.ndarray, rate: float) -> tuple[list[Flight], list[Issue]]
     """Every flight that follows a contact, in order; dips too short to be flights are reported."""
     flights, issues = [], []
     for start, stop in unloaded_runs(total, bridge=int(RING_BRIDGE_S * rate)):  # plate ringing
-        found = flight(total, int(start), int(stop), rate)
+        found = flight(total, int(start), int(stop), rate, tails=True)
         if found.takeoff is None:
             continue  # the recording begins unloaded: nobody on the plate yet
         duration = _duration(found)

@@ -43,8 +43,12 @@ def to_result(partial: Partial, signal: Signal, test: str, offset: int) -> Resul
     samples its metrics rest on only, so it is known as soon as they have arrived."""
     rate_hz, n = signal.rate_hz, signal.total.shape[0]
     end = needed_index(partial, rate_hz, n)
-    input_issues = signal.issues if end >= n - 1 else \
-        prepare(signal.force[:end + 1], rate_hz).issues if end >= 1 else ()
+    # a plate's zero is found in the recording's empty stretches and taken off before the
+    # movement's own samples are checked again: its issue is kept
+    zeros = tuple(issue for issue in signal.issues if issue.code == "plate_offset")
+    input_issues = signal.issues if end >= n - 1 else tuple(sorted(
+        zeros + (prepare(signal.force[:end + 1], rate_hz).issues if end >= 1 else ()),
+        key=lambda issue: issue.start_s))
     shift = offset / rate_hz
     return Result(
         test=test, sample_rate_hz=float(rate_hz),
@@ -69,7 +73,10 @@ def analyse_all(force: np.ndarray, rate_hz: float, test: str, body_mass_kg: floa
     """Every movement in the recording, in order. A recording with none gives one refused
     Result; a trailing stretch with no further movement gives nothing."""
     check_test(test)
-    data = prepare(force, rate_hz).force  # validates shape and rate once
+    prepare(force, rate_hz)  # validates shape and rate once
+    # each movement is prepared from the samples as given (a plate's zero is found in them)
+    data = np.asarray(force, dtype=np.float64)
+    data = data[:, None] if data.ndim == 1 else data
     options = Options(body_mass_kg=body_mass_kg, drop_height_m=drop_height_m)
     results: list[Result] = []
     start = 0

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hil.analysis.bridge import bridged
-from hil.analysis.events import EDGE_FLOOR_N, flight, unloaded_runs
+from hil.analysis.events import EDGE_FLOOR_N, EDGE_TOP, flight, power_law_edges, unloaded_runs
 from hil.analysis.result import Issue, Partial, refusal
 from hil.analysis.integrate import cumtrapz, integral_at
 from hil.analysis.signal import G, Options, Signal, asymmetry
@@ -21,13 +21,10 @@ IMPACT_WINDOW = 0.6  # the impact–active valley lies in the first 60 % of a co
 IMPACT_PROMINENCE_SD = 5.0  # an impact peak stands this many noise SDs above the valley after it
 IMPACT_PROMINENCE_FLOOR_N = 5.0
 MIN_FLIGHT_S = 0.02  # a shorter dip under the unloaded level is noise on a slow toe-off, not a flight
-EDGE_TOP = 0.10  # edges are fitted from the edge threshold up to 10 % of the step's peak force
-EDGE_MAX_S = 0.015  # an edge's foot lies at most this far beyond its first sample over threshold
 EDGE_CLEAR_S = 0.003  # a flight's level is re-taken from its samples this far clear of both edges
 # the result covers every step of the recording, so it rests on its end: streaming analyses it
 # once, at finish(), instead of retrying on a growing buffer whose answer cannot be complete
 RESULT_AT_END = True
-POWERS = np.linspace(1.0, 3.0, 21)  # edge shapes F ∝ |t − t0|^p: 1 a straight rise, 2 a tangent toe-off
 
 
 @dataclass(frozen=True)
@@ -169,7 +166,7 @@ def _timed(signal: Signal, channel: np.ndarray, plate: int, flights: list,
         if after is not None:
             edges.append((last, level, -1, np.inf if after.zeroed else low, top, after.takeoff))
         found.append((k, before, after, first, last, level, noise))
-    times = iter(_edge_times(channel, np.array(edges, dtype=np.float64).reshape(-1, 6), rate))
+    times = iter(power_law_edges(channel, np.array(edges, dtype=np.float64).reshape(-1, 6), rate))
     contacts = []
     for k, before, after, first, last, level, noise in found:
         touchdown = None if before is None else float(next(times))
@@ -182,63 +179,6 @@ def _timed(signal: Signal, channel: np.ndarray, plate: int, flights: list,
                                  signal.any_bad(*span), k - 1 if before is not None else None,
                                  k if after is not None else None))
     return contacts
-
-
-def _edge_times(x: np.ndarray, edges: np.ndarray, rate: float) -> np.ndarray:
-    """Fractional indices where steps' edges meet the unloaded level, all edges at once.
-
-    ``edges`` rows: (contact sample, level, direction, low, top, fallback); direction +1 a
-    rising edge from the contact sample, −1 a falling edge ending there. Running edges meet zero
-    force at a tangent (a toe-off falls as (t0 − t)², DOMAIN.md), so a straight line from a
-    threshold stops milliseconds short. Each edge from ``low`` up to ``top`` newtons above the
-    level is fitted as F = c·|t − t0|^p for every p in POWERS (a straight line in F^(1/p)) and
-    the best fit's t0 is taken; ``fallback`` where fewer than three samples fit or t0 falls
-    outside [−EDGE_MAX_S, first fitted sample].
-    """
-    if edges.shape[0] == 0:
-        return np.empty(0)
-    contact, level, direction, low, top, fallback = edges.T
-    reach = int(EDGE_MAX_S * rate) + 1
-    back = 2  # flight-side samples that made it over ``low`` (where the run's level was off) count too
-    u = np.arange(-back, 4 * reach, dtype=np.float64)  # samples from the contact, away from the flight
-    index = contact[:, None].astype(np.int64) + direction[:, None].astype(np.int64) * u.astype(np.int64)
-    inside = (index >= 0) & (index < x.shape[0])
-    seg = x[np.clip(index, 0, x.shape[0] - 1)] - level[:, None]
-    over = (seg > top[:, None]) & (u >= 0) & inside
-    cut = np.where(over.any(axis=1), over.argmax(axis=1), u.size)  # the fit stops at ``top``
-    keep = inside & (seg >= low[:, None]) & (np.arange(u.size) < cut[:, None])
-    # rows are fitted in groups of equal width, a power of two just over each row's own cut: a
-    # row's arithmetic then never depends on the other edges in the call (streaming = batch)
-    width = np.minimum(2 ** np.ceil(np.log2(np.maximum(cut, 8))).astype(int), u.size)
-    foot = np.full(edges.shape[0], np.nan)
-    for w in np.unique(width):
-        rows = np.flatnonzero(width == w)
-        foot[rows] = _fit_feet(seg[rows, :w], keep[rows, :w], u[:w], reach)
-    return np.where(np.isfinite(foot), contact + direction * foot, fallback)
-
-
-def _fit_feet(seg: np.ndarray, keep: np.ndarray, u: np.ndarray, reach: int) -> np.ndarray:
-    """For each row, where the best power-law fit of its ``keep`` samples meets zero (in samples
-    from the contact sample, ``u``); NaN where it cannot be trusted."""
-    weight = keep.astype(np.float64)
-    count = weight.sum(axis=1)
-    su, suu = (weight * u).sum(axis=1), (weight * u * u).sum(axis=1)
-    roots = np.exp(np.log(np.where(keep, seg, 1.0))[:, None, :] / POWERS[None, :, None])  # F^(1/p)
-    sy = (roots * weight[:, None, :]).sum(axis=2)
-    suy = (roots * (weight * u)[:, None, :]).sum(axis=2)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        slope = (count[:, None] * suy - su[:, None] * sy) / (count * suu - su * su)[:, None]
-        intercept = (sy - slope * su[:, None]) / count[:, None]
-        line = np.clip(intercept[..., None] + slope[..., None] * u, 1e-300, None)
-        fitted = np.exp(np.log(line) * POWERS[None, :, None])  # exp·log: SIMD, twice as fast as **
-        error = (((fitted - np.where(keep, seg, 0.0)[:, None, :]) ** 2) * weight[:, None, :]).sum(axis=2)
-        best = np.argmin(np.where(np.isfinite(error), error, np.inf), axis=1)
-        rows = np.arange(seg.shape[0])
-        foot = -intercept[rows, best] / slope[rows, best]
-    first_fitted = u[np.argmax(keep, axis=1)]
-    good = ((count >= 3) & (slope[rows, best] > 0) & np.isfinite(foot)
-            & (foot >= -reach) & (foot <= first_fitted))
-    return np.where(good, foot, np.nan)
 
 
 def _stride_weight(signal: Signal, total: np.ndarray, touchdowns: np.ndarray,

@@ -22,6 +22,7 @@ from sim.plate import CELL_HALF_M, PLATE_SIZE_M, cop_from_cells
 from .. import protocol
 from ..plates import is_emulated, open_plate
 from ..references import open_reference
+from ..report import plots_available
 from . import acceptance, certificate, plots
 from .plan import Step
 from .rig import EmulatedRig, OperatorRig, measure
@@ -143,9 +144,7 @@ def trends(entries: list[dict], limit_pct: float) -> dict:
 
 
 def drift_plot(path: Path, entries: list[dict], limit_pct: float, serial: str) -> Path | None:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
+    if plots_available() is not None:  # no matplotlib: the history is kept, the plot skipped
         return None
     days = np.array([(e["epoch_s"] - entries[0]["epoch_s"]) / 86400 for e in entries])
     plates = max(len(e["plates"]) for e in entries)

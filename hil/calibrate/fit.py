@@ -116,12 +116,11 @@ def fit(steps: tuple[Step, ...], readings: list[Reading], geometry: Geometry, pl
         plate, within = divmod(i, CELLS)
         coef, cov, sd = _ols(base, r[:, i])
         b2 = b2_u = None
-        design = base
         extended = np.column_stack([base, nominal[:, i] ** 2])
         if np.ptp(nominal[:, i]) > 0:
             coef2, cov2, sd2 = _ols(extended, r[:, i])
             if abs(coef2[-1]) > NONLINEAR_T * np.sqrt(cov2[-1, -1]):
-                coef, cov, sd, design = coef2, cov2, sd2, extended
+                coef, cov, sd = coef2, cov2, sd2
                 b2, b2_u = float(coef2[-1]), float(np.sqrt(cov2[-1, -1]))
         sensitivity[i] = coef[2:2 + 3 * plates]
         own = slice(2 + 3 * plate, 5 + 3 * plate)

@@ -17,14 +17,14 @@ import numpy as np
 from sim.plate import CELL_HALF_M, PLATE_SIZE_M, PlateModel
 
 from .. import protocol
-from ..drivers.base import Plate, PlateError
+from ..drivers.base import Plate, PlateCommandError
 from ..plates import is_emulated, open_plate
 from ..progress import Progress
 from ..references import open_reference
 from ..report import plots_available
 from . import acceptance, certificate, plan, plots, verify
 from .fit import Fit, fit
-from .rig import EmulatedRig, Interrupted, OperatorRig, Rig, measure
+from .rig import EmulatedRig, OperatorRig, Rig, measure
 from .session import Session
 
 STAGES = ("calibration", "verification")
@@ -114,18 +114,32 @@ def _run_stage(session: Session, stage: str, steps: tuple[plan.Step, ...], plate
 
 
 def _write_correction(plate: Plate, result: Fit, as_found: protocol.Calibration) -> dict:
-    """Offsets into the plate's zero, then the quadratic terms and the matrix; read back."""
+    """Offsets into the plate's zero, then the quadratic terms and the matrix; read back. A plate
+    that cannot store them (it refuses the commands) gets them in its driver, as from a file."""
     offsets = result.offsets.reshape(as_found.scale.shape)
     counts = as_found.offset + offsets / as_found.scale
-    for p in range(plate.plates):
-        for c in range(protocol.CELLS):
-            plate.write_calibration(p, c, float(as_found.scale[p, c]), float(counts[p, c]))
-    plate.write_correction(result.correction_quadratic, result.correction_matrix)
+    try:
+        for p in range(plate.plates):
+            for c in range(protocol.CELLS):
+                plate.write_calibration(p, c, float(as_found.scale[p, c]), float(counts[p, c]))
+        plate.write_correction(result.correction_quadratic, result.correction_matrix)
+    except PlateCommandError as error:
+        for p in range(plate.plates):  # its zero as found: the driver applies the offsets instead
+            for c in range(protocol.CELLS):
+                try:
+                    plate.write_calibration(p, c, float(as_found.scale[p, c]), float(as_found.offset[p, c]))
+                except PlateCommandError:
+                    break
+        plate.correction_file = protocol.Correction(
+            offsets, result.correction_quadratic.reshape(offsets.shape), result.correction_matrix)
+        return {"stored_on_plate": False,
+                "note": f"the plate cannot store a correction ({error}): give this file to the driver "
+                        "(--calibration)"}
     back = plate.read_calibration()
     if not (np.allclose(back.offset, counts) and back.matrix is not None
             and np.allclose(back.matrix, result.correction_matrix)):
         raise CalibrationError(f"plate {plate.url} did not keep the correction written to it")
-    return {"offset_counts": counts.tolist()}
+    return {"stored_on_plate": True, "offset_counts": counts.tolist()}
 
 
 def _calibration_dict(calibration: protocol.Calibration) -> dict:
@@ -197,4 +211,3 @@ def summary(record: dict, directory: Path) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["calibrate", "CalibrationError", "Interrupted", "PlateError"]

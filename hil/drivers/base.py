@@ -93,7 +93,7 @@ class Plate(abc.ABC):
         pairs = [protocol.parse_calibration(self.command("cal?", p)) for p in range(self.plates)]
         stored = protocol.Calibration(np.array([s for s, _ in pairs]), np.array([o for _, o in pairs]))
         if self.correction_file is not None:
-            return self.correction_file.on(stored)
+            return self.with_file(stored)
         rows = []
         for cell in range(self.plates * self.channels):
             try:
@@ -105,6 +105,10 @@ class Plate(abc.ABC):
         if not np.any(quadratic) and np.array_equal(matrix, np.eye(len(rows))):
             return stored
         return protocol.Calibration(stored.scale, stored.offset, quadratic, matrix)
+
+    def with_file(self, own: protocol.Calibration) -> protocol.Calibration:
+        """The plate's own calibration with a calibration file's correction, if one was given."""
+        return own if self.correction_file is None else self.correction_file.on(own)
 
     def write_correction(self, quadratic: np.ndarray, matrix: np.ndarray) -> None:
         """Store a correction: per-cell quadratic (plates, cells) and the N x N matrix."""

@@ -12,6 +12,7 @@ import pyvisa
 
 from .. import protocol
 from .base import PlateError, PlateTimeout
+from .visa_plate import close_visa
 
 MEASURE = "MEAS:FORC?"
 
@@ -99,13 +100,4 @@ class VisaReference(Reference):
             self.instrument.write(f"SIM:FORC {newtons!r}")
 
     def close(self) -> None:
-        try:
-            if getattr(self, "instrument", None) is not None:
-                self.instrument.close()
-        except (pyvisa.Error, OSError):
-            pass
-        finally:
-            if getattr(self, "manager", None) is not None:
-                self.manager.close()
-            if self.server is not None:
-                self.server.close()
+        close_visa(getattr(self, "instrument", None), getattr(self, "manager", None), self.server)

@@ -110,7 +110,8 @@ class TextPlate(Plate):
         return plate
 
     def read_calibration(self) -> protocol.Calibration:
-        return protocol.Calibration(self.calibration.scale.copy(), self.calibration.offset.copy())
+        return self.with_file(protocol.Calibration(self.calibration.scale.copy(),
+                                                   self.calibration.offset.copy()))
 
     def _send(self, name: str) -> bool:
         text = self.layout.commands.get(name)

@@ -113,12 +113,18 @@ class VisaPlate(Plate):
         raise PlateDisconnected(f"{self.url}: connection lost and not back within {self.timeout:g} s")
 
     def close(self) -> None:
-        try:
-            if getattr(self, "instrument", None) is not None:
-                self.instrument.close()
-        except (pyvisa.Error, OSError):
-            pass
-        finally:
-            self.manager.close()
-            if self.server:
-                self.server.close()
+        close_visa(getattr(self, "instrument", None), self.manager, self.server)
+
+
+def close_visa(instrument, manager, server) -> None:
+    """Close a VISA session, its resource manager and the server behind it, whatever fails."""
+    try:
+        if instrument is not None:
+            instrument.close()
+    except (pyvisa.Error, OSError):
+        pass
+    finally:
+        if manager is not None:
+            manager.close()
+        if server is not None:
+            server.close()
