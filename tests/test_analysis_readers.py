@@ -85,6 +85,15 @@ def test_kistler_two_plates_numbered_by_device_and_sides_are_an_option():
         load(fixture("kistler_dj_2plates_head.txt"), rate_hz=500.0)
 
 
+def test_files_cut_short_of_their_stated_length_are_refused():
+    kistler = (FORMATS_DIR / "kistler_cmj_1plate_head.txt").read_bytes()
+    with pytest.raises(AnalysisInputError, match="the header says 8000 samples, the file holds 30"):
+        parse(kistler.replace(b"Samples (#):\t30\t30\t30", b"Samples (#):\t8000\t8000\t8000"))
+    opensim = OPENSIM.read_bytes()
+    with pytest.raises(AnalysisInputError, match="the header says 691 rows, the file holds 690"):
+        parse(opensim[:opensim.rstrip().rfind(b"\n")])
+
+
 def test_visual3d_export_needs_the_rate_and_reads_the_summed_column():
     with pytest.raises(AnalysisInputError, match="sample rate unknown: give --rate"):
         load(str(VISUAL3D))
@@ -163,6 +172,21 @@ def test_c3d_plates_scales_and_rate():
     assert "2 force platform(s) (type 2)" in recording.description
     # stored as ADC counts ÷ ANALOG:SCALE; read back scaled to within float32 precision
     np.testing.assert_allclose(recording.force, gidiel_plates()[:1500], atol=1e-3)
+
+
+def test_c3d_cut_short_or_without_platforms_is_one_line(tmp_path):
+    ezc3d = pytest.importorskip("ezc3d")
+    data = (FORMATS_DIR / "c3d_2plates_head.c3d").read_bytes()
+    with pytest.raises(AnalysisInputError, match="C3D file is cut short: its header says 150 frames, "
+                                                 "the data hold 36"):
+        parse(data[:20000])
+    markers_only = ezc3d.c3d()
+    markers_only["parameters"]["POINT"]["RATE"]["value"] = [100]
+    markers_only["parameters"]["POINT"]["LABELS"]["value"] = ("LASI",)
+    markers_only["data"]["points"] = np.ones((4, 1, 10))
+    markers_only.write(str(tmp_path / "markers.c3d"))
+    with pytest.raises(AnalysisInputError, match="C3D file without force platforms"):
+        load(str(tmp_path / "markers.c3d"))
 
 
 def test_c3d_without_ezc3d_names_the_extra(monkeypatch):

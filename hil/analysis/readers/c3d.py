@@ -9,6 +9,7 @@ numbered Fz1, Fz2 … in FORCE_PLATFORM order, at ANALOG:RATE. 120 s of two plat
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
 
 import numpy as np
@@ -18,6 +19,8 @@ from hil.analysis.signal import AnalysisInputError
 
 EXTRA = "pip install 'forcebench[c3d]'"
 _PARAMETER_MARK = 0x50  # byte 2 of every C3D file (the parameter section's key)
+_BIG_ENDIAN = 86  # processor type MIPS; 84 (Intel) and 85 (DEC) store integers little-endian
+_MAX_HEADER_FRAME = 65535  # the header's 16-bit frame numbers: longer files keep theirs elsewhere
 
 
 def is_c3d(data: bytes) -> bool:
@@ -47,6 +50,8 @@ def read(data: bytes, name: str) -> Table:
             raise AnalysisInputError(f"{name}: not a readable C3D file ({error})") from None
     finally:
         os.unlink(path)
+    frames = c3d["header"]["points"]
+    _check_complete(data, int(frames["last_frame"]) - int(frames["first_frame"]) + 1, name)
     if not platforms:
         raise AnalysisInputError(f"{name}: C3D file without force platforms (FORCE_PLATFORM:USED is 0); "
                                  "export the plates' analog channels to CSV and use --force")
@@ -58,3 +63,12 @@ def read(data: bytes, name: str) -> Table:
     types = sorted({int(t) for t in c3d["parameters"]["FORCE_PLATFORM"]["TYPE"]["value"]})
     return Table(f"C3D, {len(platforms)} force platform(s) (type {'/'.join(map(str, types))})", names,
                  values, units=units, rate_hz=rate, plates=names)
+
+
+def _check_complete(data: bytes, frames_read: int, name: str) -> None:
+    """ezc3d reads a cut-off file without a word; the header says how many frames there were."""
+    processor = data[(data[0] - 1) * 512 + 3]
+    first, last = struct.unpack((">" if processor == _BIG_ENDIAN else "<") + "HH", data[6:10])
+    if last < _MAX_HEADER_FRAME and frames_read < last - first + 1:
+        raise AnalysisInputError(f"{name}: C3D file is cut short: its header says {last - first + 1} "
+                                 f"frames, the data hold {frames_read}")

@@ -35,6 +35,10 @@ def read(text: bytes, name: str) -> Table:
     units[0] = units[0] or unit_of(channels[0])
     body = b"\n".join(lines[start + 2:])  # the split left everything after the header whole
     values = numbers.table(body.rstrip(), len(names), "\t", start + 3, tuple(names), name)
+    stated = _number(fields.get("Samples (#)", [""])[0])
+    if stated is not None and stated != values.shape[0]:
+        raise AnalysisInputError(f"{name}: the header says {stated:g} samples, the file holds "
+                                 f"{values.shape[0]}: cut short or edited")
     plates = tuple(n for n in names if n.lower().startswith("fz"))
     return Table(f"Kistler BioWare export, {max(len(order), 1)} plate(s)", tuple(names), values,
                  units=tuple(units), rate_hz=rate, time=names[0], plates=plates,

@@ -38,6 +38,11 @@ def read(text: bytes, name: str) -> Table:
     # columns may be padded with spaces as well as tabs: one tab between fields, none at the ends
     body = b"\n".join(_BLANKS.sub(b"\t", line.strip()) for line in rest.split(b"\n"))
     values = numbers.table(body, len(names), "\t", end + 3, names, name)
+    rows = next((int(m.group(1)) for line in header
+                 if (m := re.match(r"(?i)(?:datarows|nrows)\s*[= ]\s*(\d+)$", line))), None)
+    if rows is not None and rows != values.shape[0]:
+        raise AnalysisInputError(f"{name}: the header says {rows} rows, the file holds "
+                                 f"{values.shape[0]}: cut short or edited")
     plates = tuple(column for column in names if _VERTICAL.match(column))
     sides = tuple("right" if _RIGHT.search(_VERTICAL.match(p).group(1)) else
                   "left" if _LEFT.search(_VERTICAL.match(p).group(1)) else "" for p in plates)
