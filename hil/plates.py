@@ -31,6 +31,12 @@ def is_emulated(url: str) -> bool:
     return base in EMULATED_URLS or base.startswith(EMULATED_TEXT)
 
 
+def transport(url: str) -> str:
+    """``scpi`` for a VISA resource or the SCPI emulator, else ``serial``."""
+    url = url.strip()
+    return EMULATED_URLS.get(url, "scpi" if "::" in url else "serial")
+
+
 def open_plate(url: str = "emulated", *, source: str | Path | Source | None = None,
                fast: bool = False, faults: Iterable[str | Mapping | Fault] = (),
                timing_log: str | Path | None = None, timeout: float = 5.0, seed: int = 0,

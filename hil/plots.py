@@ -10,6 +10,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from hil.spec import P99_MIN_COUNT
+
 MISSING = "plotting needs matplotlib: pip install 'forcebench[plot]'"
 MAX_EVENT_LABELS = 12  # beyond this (hops, runs) lines are drawn but not labelled
 
@@ -85,7 +87,8 @@ def plot_trace(path: str | Path, time: np.ndarray, force: np.ndarray, *,
 
 def plot_latency_histogram(path: str | Path, latencies_s: Sequence[float] | np.ndarray, *,
                            title: str = "") -> Path:
-    """Histogram of latencies in milliseconds with the median (p50) and p99 marked."""
+    """Histogram of latencies in milliseconds with the median (p50) and the p99 marked (the
+    maximum instead when there are too few values for a p99)."""
     ms = np.asarray(latencies_s, dtype=float).ravel() * 1e3
     ms = ms[np.isfinite(ms)]
     if ms.size == 0:
@@ -93,12 +96,12 @@ def plot_latency_histogram(path: str | Path, latencies_s: Sequence[float] | np.n
     figure = _figure(7, 4)
     axes = figure.add_subplot()
     axes.hist(ms, bins=min(60, max(10, ms.size // 20)), color="tab:blue", alpha=0.75)
-    for q, style in ((50, "-"), (99, "--")):
-        value = np.percentile(ms, q)
-        axes.axvline(value, color="black", ls=style, lw=1.2, label=f"p{q} {value:.2f} ms")
+    tail = ("p99", np.percentile(ms, 99)) if ms.size >= P99_MIN_COUNT else ("max", ms.max())
+    for (label, value), style in ((("p50", np.percentile(ms, 50)), "-"), (tail, "--")):
+        axes.axvline(value, color="black", ls=style, lw=1.2, label=f"{label} {value:.2f} ms")
     axes.set_xlabel("latency (ms)")
     axes.set_ylabel("count")
-    axes.legend(title=f"{ms.size} samples", fontsize=8)
+    axes.legend(title=f"{ms.size} values", fontsize=8)
     axes.grid(alpha=0.3)
     if title:
         axes.set_title(title)

@@ -15,6 +15,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from hil.spec import P99_MIN_COUNT
+
 MAX_TRACE_PLOTS = 12  # the first trial of each test and every failure, up to this many
 
 
@@ -30,14 +32,15 @@ class Trace:
 
 
 def write(directory: str | Path, record: Mapping[str, Any], traces: Sequence[Trace] = (),
-          latencies_s: Sequence[float] = (), sample_latencies_s: Sequence[float] = ()) -> list[Path]:
+          latencies_s: Mapping[str, Sequence[float]] | None = None) -> list[Path]:
     """Write the plots, report.json and report.xml into ``directory``; returns the files written.
+    ``latencies_s``: the values of each latency figure (by name), for its histogram.
 
     The JSON gets a ``plots`` entry: the PNG file names, or why none were drawn."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     skipped = plots_available()
-    pngs = [] if skipped else write_plots(directory, record, traces, latencies_s, sample_latencies_s)
+    pngs = [] if skipped else write_plots(directory, record, traces, latencies_s or {})
     record = {**record, "plots": {"files": [p.name for p in pngs], "skipped": skipped}}
     return [write_json(directory / "report.json", record),
             write_junit(directory / "report.xml", record)] + pngs
@@ -103,6 +106,9 @@ def junit(record: Mapping[str, Any]) -> ET.ElementTree:
             continue
         if not trial["checks"] and trial["status"] == "fail":
             case(classname, f"{trial['label']} analysis", failure=f"no result: {issue_text or 'nothing emitted'}")
+        elif trial["status"] == "fail" and all(item["passed"] for item in trial["checks"]):
+            # failed for what it did, not for a number: a spurious result, a crash
+            case(classname, f"{trial['label']} analysis", failure="; ".join(trial.get("notes") or ["failed"]))
         for item in trial["checks"]:
             case(classname, f"{trial['label']} {item['name']}",
                  failure=None if item["passed"] else _check_failure(item, issue_text))
@@ -112,13 +118,20 @@ def junit(record: Mapping[str, Any]) -> ET.ElementTree:
                 f"need {100 * rate['min_rate']:.0f} %")
         case(f"{name}.pass_rate", f"{rate['test']} {rate['metric']}",
              failure=None if rate["met"] else text, output=text)
-    latency = record["latency"]
-    if latency.get("limit_p99_s") is not None:
-        text = latency_text(latency)
-        if latency.get("checked"):
-            case(f"{name}.latency", "p99", failure=None if latency["met"] else text, output=text)
+    tally = record["counts"]
+    text = (f"{tally['scored']} of {tally['trials']} trials scored ({tally['flagged']} flagged, "
+            f"{tally['failed']} failed); need {100 * tally['min_scored']:.0f} %")
+    short = tally["scored"] < tally["min_scored"] * tally["trials"] - 1e-9
+    case(f"{name}.verdict", "scored", output=text, failure=(
+        f"nothing verified: {text}" if tally["scored"] == 0 else text if short else None))
+    for figure in record["latency"].values():
+        if figure.get("limit_s") is None:
+            continue  # reported, not a test
+        text = latency_text(figure)
+        if figure.get("checked"):
+            case(f"{name}.latency", figure["name"], failure=None if figure["met"] else text, output=text)
         else:
-            case(f"{name}.latency", "p99", skipped=latency.get("note") or "not checked")
+            case(f"{name}.latency", figure["name"], skipped=figure.get("note") or "not checked")
     for key, value in counts.items():
         suite.set(key, str(value))
     suite.set("errors", "0")
@@ -139,11 +152,24 @@ def _check_failure(item: Mapping[str, Any], issues: str) -> str:
             f"error {item['error']:+.4g} {unit}, limit ±{item['limit']:.4g} {unit}")
 
 
-def latency_text(latency: Mapping[str, Any]) -> str:
-    def ms(key: str) -> str:
-        return "n/a" if latency.get(key) is None else f"{1000 * latency[key]:.2f} ms"
-    return (f"latency p50 {ms('p50_s')}, p99 {ms('p99_s')}, max {ms('max_s')} over "
-            f"{latency.get('count', 0)} results; limit p99 {ms('limit_p99_s')}")
+def latency_text(figure: Mapping[str, Any]) -> str:
+    """One line: the figure's name, the moments it lies between, p50 and p99 (or max) with the
+    count, and its limit or why it is not checked."""
+    def ms(value: float | None) -> str:
+        return "n/a" if value is None else f"{1000 * value:.2f} ms"
+    head = f"{figure['name']} latency ({figure['start']} → {figure['end']})"
+    if not figure.get("measurable", True):
+        return f"{head}: not measurable: {figure['note']}"
+    if not figure["count"]:
+        return f"{head}: no value" + (f" ({figure['note']})" if figure.get("note") else "")
+    tail = (f"p99 {ms(figure['p99_s'])}, max {ms(figure['max_s'])}" if figure["p99_s"] is not None
+            else f"max {ms(figure['max_s'])} (p99 needs ≥ {P99_MIN_COUNT} values)")
+    text = f"{head}: p50 {ms(figure['p50_s'])}, {tail} over {figure['count']}"
+    if figure.get("limit_s") is not None:
+        text += f"; limit {figure['statistic']} {ms(figure['limit_s'])}"
+        text += f" ({figure['note']})" if figure.get("note") else (
+            "" if figure.get("met") else " EXCEEDED")
+    return text
 
 
 def write_junit(path: Path, record: Mapping[str, Any]) -> Path:
@@ -154,8 +180,8 @@ def write_junit(path: Path, record: Mapping[str, Any]) -> Path:
 
 
 def write_plots(directory: Path, record: Mapping[str, Any], traces: Sequence[Trace],
-                latencies_s: Sequence[float], sample_latencies_s: Sequence[float] = ()) -> list[Path]:
-    """Trace plots (true vs detected events) and histograms of result and sample latency."""
+                latencies_s: Mapping[str, Sequence[float]]) -> list[Path]:
+    """Trace plots (true vs detected events) and a histogram per latency figure."""
     from hil import plots
 
     name = record["scenario"]["name"]
@@ -165,16 +191,14 @@ def write_plots(directory: Path, record: Mapping[str, Any], traces: Sequence[Tra
         plots.plot_trace(path, trace.time, trace.force, true_events=dict(trace.true_events),
                          detected_events=dict(trace.detected_events), title=f"{name}: {trace.label}")
         written.append(path)
-    if len(latencies_s):
-        path = directory / "latency.png"
-        plots.plot_latency_histogram(path, np.asarray(latencies_s, dtype=float),
-                                     title=f"{name}: end-to-end latency ({record['mode']})")
-        written.append(path)
-    if len(sample_latencies_s):
-        path = directory / "latency-samples.png"
-        plots.plot_latency_histogram(path, np.asarray(sample_latencies_s, dtype=float),
-                                     title=f"{name}: sample latency, wire + acquisition ({record['mode']})")
-        written.append(path)
+    for figure, values in latencies_s.items():
+        if len(values):
+            about = record["latency"][figure]
+            path = directory / f"latency-{figure}.png"
+            plots.plot_latency_histogram(path, np.asarray(values, dtype=float),
+                                         title=f"{name}: {figure} latency, {about['start']} → "
+                                               f"{about['end']} ({record['mode']})")
+            written.append(path)
     return written
 
 

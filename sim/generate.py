@@ -42,7 +42,9 @@ def simulate(test: str, *, mass_kg: float | None = None, rate_hz: float = 1000.0
     model = dataclasses.replace(model, ringing_n=field.ringing_n, ringing_hz=field.ringing_hz,
                                 ringing_damping=field.ringing_damping,
                                 offset_n=model.offset_n + field.offset_n / 4)  # over four cells
-    return after_plate(plate.measure(trial, model, rng), field)
+    measured = after_plate(plate.measure(trial, model, rng), field)
+    truth = dataclasses.replace(measured.truth, field_options=dataclasses.asdict(field))
+    return dataclasses.replace(measured, truth=truth)
 
 
 def simulate_movement(test: str, *, mass_kg: float | None = None, rate_hz: float = 1000.0,

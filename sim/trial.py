@@ -26,6 +26,7 @@ class Truth:
     events: Mapping[str, float]
     per_rep: tuple[Mapping[str, float], ...] = ()
     plate: Mapping[str, Any] = field(default_factory=dict)
+    field_options: Mapping[str, Any] = field(default_factory=dict)  # sim.field's effects, if any
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -34,7 +35,7 @@ class Truth:
             "events": {k: float(v) for k, v in self.events.items()},
             "per_rep": [{k: float(v) for k, v in rep.items()} for rep in self.per_rep],
             "plate": dict(self.plate),
-        }
+        } | ({"field": dict(self.field_options)} if self.field_options else {})
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ def stream(force: np.ndarray, rate: float, test: str, sizes, **options):
 
 
 def assert_same(batch, streamed) -> None:
+    streamed = [(got, at) for got, at in streamed if got.step is None]  # running steps: see below
     assert len(streamed) == len(batch)
     for expected, (got, _) in zip(batch, streamed):
         assert got.to_dict() == expected.to_dict()  # every number to the last digit
@@ -139,11 +140,12 @@ def test_bad_blocks_and_arguments_are_refused():
 
 
 def test_run_is_analysed_once_at_finish(prepare_calls):
-    """A run's result covers the whole recording (it rests on its end): no attempt before finish()."""
+    """A run's whole result covers the whole recording (it rests on its end): no attempt at it
+    before finish() (its steps come on their own, see above)."""
     calls = prepare_calls
     trial = simulate("run", mass_kg=70.0, rate_hz=1000.0, plates=2, noise="typical", seed=11)
     streamed = stream(trial.force, 1000.0, "run", random_sizes(11))
-    assert len(calls) == 1 and all(at is None for _, at in streamed)
+    assert len(calls) == 1 and all(at is None for r, at in streamed if r.step is None)
     assert_same(analyse_all(trial.force, 1000.0, "run"), streamed)
 
 
@@ -160,3 +162,35 @@ def test_streaming_equals_batch_on_damaged_recordings(test, damage, code):
     batch = analyse_all(force, 1000.0, test, **options_for(test))
     assert_same(batch, stream(force, 1000.0, test, random_sizes(12), **options_for(test)))
     assert code in {issue.code for result in batch for issue in result.issues}
+
+
+@pytest.mark.parametrize("plates, rate", [(2, 1000.0), (1, 500.0), (2, 2000.0)])
+def test_running_reports_each_step_as_it_completes(plates, rate):
+    """A result per step, emitted STEP_FLIGHT_S after its takeoff whatever the block sizes, with
+    the batch analysis's steps (same count, times within a sample and 1 ms, forces within 0.5 %)
+    and the per-leg asymmetry so far; the whole-session result still comes at the end."""
+    from hil.analysis.run import STEP_FLIGHT_S
+
+    trial = simulate("run", mass_kg=70.0, rate_hz=rate, plates=plates, noise="typical", seed=5)
+    force = trial.force if plates == 2 else trial.force[:, 0]
+    (batch,) = analyse_all(force, rate, "run")
+    runs = [stream(force, rate, "run", sizes) for sizes in ([1], random_sizes(5))]
+    for emitted in runs:
+        steps = [(r, at) for r, at in emitted if r.step is not None]
+        (whole, at_end) = emitted[-1]
+        assert whole.step is None and at_end is None and whole.to_dict() == batch.to_dict()
+        assert [r.step for r, _ in steps] == list(range(1, len(batch.per_rep) + 1))
+        for (result, fed), rep in zip(steps, batch.per_rep):
+            assert result.events["takeoff_s"] == pytest.approx(rep["takeoff_s"], abs=1 / rate + 0.001)
+            assert result.metrics["contact_time_s"] == pytest.approx(rep["contact_time_s"], abs=1 / rate + 0.001)
+            assert result.metrics["peak_force_n"] == pytest.approx(rep["peak_force_n"], rel=0.005)
+            assert result.metrics["vertical_impulse_n_s"] == pytest.approx(rep["vertical_impulse_n_s"], rel=0.005)
+            # emitted by the block holding the sample STEP_FLIGHT_S after the takeoff
+            assert result.needed_until_s <= fed / rate
+            assert result.needed_until_s - result.events["takeoff_s"] <= STEP_FLIGHT_S + 0.005
+        last = steps[-1][0].metrics
+        if plates == 2:
+            assert last["contact_time_asym_pct"] == pytest.approx(batch.metrics["contact_time_asym_pct"], abs=0.5)
+        else:
+            assert "contact_time_asym_pct" not in last
+    assert [r.to_dict() for r, _ in runs[0]] == [r.to_dict() for r, _ in runs[1]]  # blocks change nothing

@@ -63,16 +63,23 @@ def test_real_time_replay_over_the_pseudo_terminal(tmp_path, capsys):
     assert record["mode"] == "real-time" and record["plate"]["identity"].startswith("FORCEBENCH")
     data_s = record["timing"]["data_s"]
     assert 0.9 * data_s < record["timing"]["stream_s"] < data_s + 2 and elapsed < data_s + 15
-    latency = record["latency"]
-    assert latency["checked"] and latency["met"] and latency["count"] == 1
-    assert 0 < latency["p50_s"] < 0.1 and 0 < trial["analysis_s"][0] <= latency["max_s"]
-    assert latency["transport"]["count"] == trial["samples"] + int(0.2 * 1000)
+    compute, movement, samples = (record["latency"][k] for k in ("compute", "movement", "sample"))
+    assert compute["checked"] and compute["met"] and compute["count"] == 1
+    assert compute["statistic"] == "max" and compute["p99_s"] is None  # 1 value: no p99
+    assert 0 < compute["p50_s"] < 0.1 and 0 < trial["analysis_s"][0] <= compute["max_s"]
+    # the CMJ result waits for its landing window: it comes well after the true landing
+    assert movement["checked"] and movement["met"] and movement["count"] == 1
+    assert compute["max_s"] < movement["max_s"] < 1.0
+    assert samples["count"] == trial["samples"] + int(0.2 * 1000) and samples["measurable"]
+    assert record["counts"] == {"trials": 1, "scored": 1, "flagged": 0, "failed": 0, "passed": 1,
+                                "min_scored": 0.5}
     frames = record["frames"]
-    assert frames["sent"] == frames["received"] == 2 * latency["transport"]["count"]
+    assert frames["sent"] == frames["received"] == 2 * samples["count"]
     assert frames["lost"] == frames["corrupt"] == 0
     assert _raw_frames(tmp_path / "out") == frames["received"]  # the raw record holds every frame
     cases = list(ET.parse(tmp_path / "out" / "report.xml").getroot().iter("testcase"))
-    assert len(cases) == 2 * len(trial["checks"]) + 1  # per trial and metric, per pass rate, latency
+    # per trial and metric, per pass rate, how much was scored, compute and movement latency
+    assert len(cases) == 2 * len(trial["checks"]) + 3
 
 
 def test_fast_replay_over_scpi_tcp_with_pyvisa(tmp_path, capsys):
@@ -83,7 +90,12 @@ def test_fast_replay_over_scpi_tcp_with_pyvisa(tmp_path, capsys):
     assert status == 0, out + err
     assert record["plate"]["url"] == "emulated+scpi" and record["mode"] == "fast"
     assert [t["status"] for t in record["trials"]] == ["pass", "pass"]
-    assert not record["latency"]["checked"] and record["latency"]["count"] == 2
+    compute, samples = record["latency"]["compute"], record["latency"]["sample"]
+    assert not compute["checked"] and compute["count"] == 2
+    # the plate's buffer time counts: its clock starts when the plate sampled each tick, and
+    # no latency is negative (they would be, timed per poll)
+    assert samples["start"] == "sample sampled" and compute["start"] == "last needed sample sampled"
+    assert compute["measurable"] and samples["measurable"] and samples["count"] > 5000
     assert record["frames"]["sent"] == record["frames"]["received"] == _raw_frames(tmp_path / "out")
     assert record["timing"]["speed_x_real_time"] > 3
 
@@ -109,8 +121,8 @@ plate = 1
 
 def test_faults_are_detected_and_their_trials_never_confident(tmp_path, capsys):
     """Every trial the faults touch is flagged (metrics shown, not scored), or fails because the
-    analysis crashed on its hole; the replay passes only if none crashed."""
-    path = _scenario(tmp_path, FAULTS.format(expect='expect_issues = ["gap", "crc_error"]'))
+    analysis crashed on its hole; the replay passes only if none crashed and one was scored."""
+    path = _scenario(tmp_path, FAULTS.format(expect='expect_issues = ["gap", "crc_error"]\nmin_scored = 0'))
     status, out, err = _replay(capsys, path, "--fast", "--report", tmp_path / "out")
     record = _report(tmp_path / "out")
     frames = record["frames"]
@@ -124,8 +136,9 @@ def test_faults_are_detected_and_their_trials_never_confident(tmp_path, capsys):
         assert all(i["code"] == "gap" for i in trial["acquisition_issues"])
         assert trial["status"] == ("fail" if trial in crashed else "flagged")
         assert not trial["quality"]["ok"]
-    assert status == (1 if crashed else 0), out + err
     clean = [t for t in record["trials"] if not t["acquisition_issues"]]
+    assert status == (1 if crashed or not clean else 0), out + err
+    assert ("nothing verified" in out) == (not clean)
     assert all(t["status"] == "pass" for t in clean)
     counted = sum(r["total"] for r in record["pass_rates"] if r["metric"] == "jump_height_m")
     assert counted == len(clean)  # trials touched by faults are not scored
@@ -136,6 +149,31 @@ def test_faults_are_detected_and_their_trials_never_confident(tmp_path, capsys):
         assert cases[f"{trial['label']} jump_height_m"].find("skipped") is not None
     # the raw record keeps every byte received, corrupt frames included
     assert _raw_frames(tmp_path / "out") == frames["received"]
+
+
+def test_fast_replay_times_every_sample_by_its_own_write(tmp_path, capsys):
+    """--fast over the pty: the emulator writes big chunks in several writes; each tick is logged
+    by the write that carried its last byte, so no sample seems to arrive before it was sent."""
+    path = _scenario(tmp_path, ONE_CMJ.format(latency=5, count=2))
+    status, out, err = _replay(capsys, path, "--fast", "--report", tmp_path / "out")
+    record = _report(tmp_path / "out")
+    assert status == 0, out + err
+    samples = record["latency"]["sample"]
+    assert samples["measurable"] and samples["count"] == record["frames"]["received"] // 2
+    assert samples["p50_s"] >= 0 and record["latency"]["compute"]["measurable"]
+    assert "not checked in --fast mode" in record["latency"]["compute"]["note"]
+
+
+def test_a_replay_that_scored_nothing_is_not_a_pass(tmp_path, capsys):
+    """Every trial flagged by acquisition (heavy drop on the right plate, expected): nothing was
+    compared with the truth, so the replay fails, saying so."""
+    text = FAULTS.replace("rate = 0.0003", "rate = 0").replace("rate = 0.0002", "rate = 0.02")
+    path = _scenario(tmp_path, text.format(expect='expect_issues = ["gap"]'))
+    status, out, _ = _replay(capsys, path, "--fast", "--report", tmp_path / "out")
+    record = _report(tmp_path / "out")
+    assert status == 1 and "nothing verified: 0 of 3 trials scored (3 flagged" in out
+    assert record["counts"]["scored"] == 0 and record["counts"]["flagged"] == 3
+    assert record["verdict"] == "fail" and record["reasons"][0].startswith("nothing verified")
 
 
 def test_unexpected_faults_fail_the_replay(tmp_path, capsys):
@@ -178,7 +216,8 @@ def test_a_plate_you_start_yourself(tmp_path, capsys):
     record = _report(out_dir)
     assert status == 0, out + err
     assert record["plate"]["url"] == port and record["trials"][0]["status"] == "pass"
-    assert record["latency"]["count"] == 1 and "sent" not in record["frames"]
+    assert record["latency"]["compute"]["count"] == 1 and "sent" not in record["frames"]
+    assert record["latency"]["sample"]["measurable"]
 
 
 @pytest.mark.parametrize("text, message", [
@@ -187,6 +226,8 @@ def test_a_plate_you_start_yourself(tmp_path, capsys):
     ("[check]\nmetrics = ['takeoff_s']\n[[trials]]\ntest = 'cmj'", "no tolerance for 'takeoff_s'"),
     ("[[trials]]\ntest = 'cmj'\n[[faults]]\nkind = 'gremlins'", "bad.toml: faults: unknown fault kind"),
     ("[[trials]]\ntest = 'cmj'\noptions = { height_m = 3.0 }", "trial 000-cmj:"),
+    ("[check]\nmetrics = ['hop_count']\n[[trials]]\ntest = 'cmj'", "check.metrics: no trial"),
+    ("[[trials]]\ntest = 'cmj'\n[[faults]]\nkind = 'drop'\nrate = 0.1\nplate = 1", "faults[0].plate"),
 ])
 def test_bad_scenarios_exit_2_with_one_line(tmp_path, capsys, text, message):
     path = tmp_path / "bad.toml"

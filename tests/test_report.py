@@ -4,7 +4,6 @@ import math
 import xml.etree.ElementTree as ET
 
 import numpy as np
-import pytest
 
 from hil import report
 from hil.spec import check, pass_rates
@@ -35,8 +34,15 @@ def _record():
         "verdict": "fail",
         "trials": [good, bad, flagged],
         "pass_rates": [r.to_dict() for r in pass_rates(checks)],
-        "latency": {"count": 3, "p50_s": 0.002, "p99_s": 0.00396, "max_s": 0.004, "limit_p99_s": 0.005,
-                    "checked": True, "met": True},
+        "counts": {"trials": 3, "scored": 2, "flagged": 1, "failed": 1, "passed": 1, "min_scored": 0.5},
+        "latency": {"compute": {"name": "compute", "start": "the last sample the result needs was written",
+                                "end": "the analysis returned the result", "count": 3, "p50_s": 0.002,
+                                "p99_s": None, "max_s": 0.004, "statistic": "max", "limit_s": 0.005,
+                                "checked": True, "met": True, "measurable": True, "note": None},
+                    "sample": {"name": "sample", "start": "the sample was written",
+                               "end": "its block reached the bench", "count": 3000, "p50_s": 0.0001,
+                               "p99_s": 0.0009, "max_s": 0.002, "statistic": "p99", "limit_s": None,
+                               "checked": False, "met": None, "measurable": True, "note": None}},
         "frames": {"sent": 100, "received": 75, "lost": 25, "corrupt": 0, "resyncs": 0},
         "not_a_number": math.nan,
     }
@@ -61,7 +67,9 @@ def test_junit_has_a_case_per_trial_and_metric_with_numbers_in_failures(tmp_path
     cases = {case.get("name"): case for case in suite.iter("testcase")}
     assert {"000-cmj jump_height_m", "000-cmj peak_force_n", "001-cmj jump_height_m",
             "001-cmj peak_force_n", "002-hops acquisition", "002-hops hop_count",
-            "cmj jump_height_m", "cmj peak_force_n", "p99"} <= set(cases)
+            "cmj jump_height_m", "cmj peak_force_n", "compute", "scored"} <= set(cases)
+    assert "sample" not in cases  # reported, not a test
+    assert cases["compute"].find("failure") is None and cases["scored"].find("failure") is None
     failure = cases["001-cmj jump_height_m"].find("failure")
     assert failure is not None
     assert "measured 0.3312 m" in failure.get("message") and "truth 0.32 m" in failure.get("message")
@@ -82,6 +90,20 @@ def test_unexpected_acquisition_issue_is_a_junit_failure():
     assert "gap: 25 frames lost" in cases["002-hops acquisition"].find("failure").text
 
 
+def test_junit_fails_a_trial_failed_by_its_notes_and_a_replay_that_verified_nothing():
+    record = _record()
+    record["trials"][0]["status"] = "fail"  # every check passed, but the analysis said too much
+    record["trials"][0]["notes"] = ["the analysis emitted 2 results for one cmj"]
+    record["counts"]["scored"] = 0
+    cases = {c.get("name"): c for c in report.junit(record).getroot().iter("testcase")}
+    assert "2 results" in cases["000-cmj analysis"].find("failure").text
+    assert "nothing verified" in cases["scored"].find("failure").get("message")
+    figure = record["latency"]["compute"]
+    assert "max 4.00 ms (p99 needs ≥ 100 values) over 3" in report.latency_text(figure)
+    figure.update(measurable=False, note="1 of 3 values are negative")
+    assert report.latency_text(figure).endswith("not measurable: 1 of 3 values are negative")
+
+
 def test_plot_selection_first_of_each_test_then_failures():
     assert report.traces_to_plot(_record()) == ["000-cmj", "002-hops", "001-cmj"]
 
@@ -90,12 +112,12 @@ def test_write_all(tmp_path):
     time = np.arange(2000) / 1000
     force = np.full((2000, 2), 350.0)
     traces = [report.Trace("000-cmj", time, force, {"takeoff_s": 1.0}, {"takeoff_s": 1.001})]
-    written = report.write(tmp_path / "out", _record(), traces, [0.001, 0.002, 0.003])
+    written = report.write(tmp_path / "out", _record(), traces, {"compute": [0.001, 0.002, 0.003]})
     names = {p.name for p in written}
     assert {"report.json", "report.xml"} <= names
     back = json.loads((tmp_path / "out" / "report.json").read_text())
     if back["plots"]["skipped"] is None:
-        assert {"trace-000-cmj.png", "latency.png"} <= names
-        assert (tmp_path / "out" / "latency.png").read_bytes()[:4] == b"\x89PNG"
+        assert {"trace-000-cmj.png", "latency-compute.png"} <= names
+        assert (tmp_path / "out" / "latency-compute.png").read_bytes()[:4] == b"\x89PNG"
     else:
         assert back["plots"]["files"] == [] and "plot" in back["plots"]["skipped"]

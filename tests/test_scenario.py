@@ -22,7 +22,8 @@ def test_minimal_scenario_has_documented_defaults():
     assert s.name == "mini" and s.session.gap_s == 0.5 and s.faults == ()
     plate = s.session.plate
     assert (s.url, plate.rate_hz, plate.plates, plate.noise) == ("emulated", 1000.0, 1, "typical")
-    assert s.check.metrics is None and s.check.min_pass_rate == 0.95 and s.check.latency_p99_ms is None
+    assert s.check.metrics is None and s.check.min_pass_rate == 0.95 and s.check.min_scored == 0.5
+    assert s.check.latency_p99_ms == 5.0 and s.check.movement_latency_ms == 1000.0
     (trial,) = s.trials
     assert (trial.index, trial.test, trial.seed, trial.mass_kg, trial.rate_hz) == (0, "cmj", 0, None, 1000.0)
     assert trial.label == "000-cmj"
@@ -101,6 +102,15 @@ def test_default_seeds_differ_across_groups():
     ("[[faults]]\nkind = 'gremlin'\n" + MINIMAL, "faults", "unknown fault kind"),
     ("[[faults]]\nkind = 'drop'\nat_s = 1.5\n" + MINIMAL, "faults", "unknown parameter"),
     ("[check]\nmetrics = ['takeoff_s']\n" + MINIMAL, "check.metrics", "no tolerance for 'takeoff_s'"),
+    ("[check]\nmin_scored = 2\n" + MINIMAL, "check.min_scored", "outside"),
+    ("[check]\nmovement_latency_ms = 0\n" + MINIMAL, "check.movement_latency_ms", "outside"),
+    # checked metrics that no trial of the scenario produces: nothing could ever be scored
+    ("[check]\nmetrics = ['hop_count']\n" + MINIMAL, "check.metrics", "produces 'hop_count'"),
+    ("[check]\nmetrics = ['peak_force_asym_pct']\n" + MINIMAL, "check.metrics", "1 plate(s)"),
+    # faults aimed at a plate or a cell the scenario does not have
+    ("[[faults]]\nkind = 'drop'\nrate = 0.01\nplate = 1\n" + MINIMAL, "faults[0].plate", "1 plate(s)"),
+    ("[[faults]]\nkind = 'dead_cell'\ncell = 4\n" + MINIMAL, "faults[0].cell", "cells 0–3"),
+    ("[[faults]]\nkind = 'skew'\nppm = 100\n" + MINIMAL, "faults[0].kind", "one plate"),
     ("[[trials]\ntest = 'cmj'", "", "not valid TOML"),
 ])
 def test_invalid_scenarios_fail_with_one_line_naming_file_key_and_problem(text, key, problem):
@@ -139,3 +149,10 @@ def test_shipped_scenarios_cover_what_issue_4_asks_for():
     assert {t.test for t in scenario.load(ROOT / "scenarios" / "running_steps.toml").trials} == {"run"}
     faults = scenario.load(ROOT / "scenarios" / "faults.toml")
     assert faults.faults and faults.check.expect_issues
+
+
+def test_metrics_and_faults_that_fit_the_scenario_load():
+    s = loads("[plate]\nplates = 2\n[check]\nmetrics = ['peak_force_asym_pct', 'hop_count']\n"
+              "[[trials]]\ntest = 'cmj'\n[[trials]]\ntest = 'hops'\n"
+              "[[faults]]\nkind = 'drop'\nrate = 0.01\nplate = 1\n[[faults]]\nkind = 'skew'\nppm = 50\n")
+    assert s.check.metrics == ("peak_force_asym_pct", "hop_count") and len(s.faults) == 2

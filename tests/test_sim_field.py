@@ -92,6 +92,8 @@ def test_the_field_preset_is_reproducible_and_draws_per_seed():
     assert np.array_equal(a.force, b.force) and a.truth.to_dict() == b.truth.to_dict()
     assert not np.array_equal(a.force[:1000], c.force[:1000])
     assert a.truth.plate["ringing_n"] > 0
+    assert a.truth.to_dict()["field"]["ringing_n"] == a.truth.plate["ringing_n"]  # in the truth file
+    assert "field" not in simulate("hops", noise="typical", seed=11).truth.to_dict()
 
 
 @pytest.mark.parametrize("bad, message", [

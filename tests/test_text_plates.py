@@ -149,5 +149,8 @@ rate = 0.002
     assert frames["corrupt"] > 0 and frames["late"] > 0 and frames["dropped_by_fault"] > 0
     assert frames["received"] == frames["sent"] - 2 * frames["corrupt"]
     assert frames["lost"] == frames["dropped_by_fault"] + 2 * frames["corrupt"] + frames["late"]
-    assert status == 0, out + err
     assert {"gap", "crc_error"} <= {i["code"] for i in record["acquisition_issues"]}
+    # both trials are hit, so flagged: found, but nothing was verified against the truth
+    assert record["counts"]["flagged"] == 2 and status == 1, out + err
+    assert record["reasons"] == ["nothing verified: 0 of 2 trials scored (2 flagged by acquisition, 0 failed)"]
+    assert record["latency"]["sample"]["measurable"]  # each line timed by the write that carried it

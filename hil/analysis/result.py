@@ -70,6 +70,7 @@ class Result:
     issues: tuple[Issue, ...]
     refused: bool = False
     needed_until_s: float | None = None
+    step: int | None = None  # running, while streaming: which step (from 1) this result is for
 
     @property
     def quality(self) -> dict[str, Any]:
@@ -85,4 +86,5 @@ class Result:
             "per_rep": [{k: float(v) for k, v in rep.items()} for rep in self.per_rep],
             "quality": self.quality,
             "analyser": {"name": ANALYSER_NAME, "version": ANALYSER_VERSION},
+            **({} if self.step is None else {"step": self.step}),
         }

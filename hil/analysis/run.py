@@ -4,6 +4,10 @@ A step is a contact between two unloaded runs of its plate (one plate: the total
 each foot's own belt), so only complete contacts count: the recording may start or end mid-step.
 Body weight is the mean force over whole strides (each step's impulse is mg(tc + ta), DOMAIN.md).
 The result covers the whole recording, so it depends on every sample given.
+
+While streaming, ``Steps`` also reports each step as soon as its foot has been off the plate
+for STEP_FLIGHT_S (contact time, peak force, impulse, and the per-leg asymmetry so far), timed
+by the same contact code on the samples from the flight before the step.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from hil.analysis.bridge import bridged
 from hil.analysis.events import EDGE_FLOOR_N, EDGE_TOP, flight, power_law_edges, unloaded_runs
 from hil.analysis.result import Issue, Partial, refusal
 from hil.analysis.integrate import cumtrapz, integral_at
-from hil.analysis.signal import G, Options, Signal, asymmetry
+from hil.analysis.signal import G, Options, Signal, asymmetry, prepare
 
 IMPACT_WINDOW = 0.6  # the impact–active valley lies in the first 60 % of a contact (active peak ~47 %)
 IMPACT_PROMINENCE_SD = 5.0  # an impact peak stands this many noise SDs above the valley after it
@@ -25,6 +29,11 @@ EDGE_CLEAR_S = 0.003  # a flight's level is re-taken from its samples this far c
 # the result covers every step of the recording, so it rests on its end: streaming analyses it
 # once, at finish(), instead of retrying on a growing buffer whose answer cannot be complete
 RESULT_AT_END = True
+# streaming: a step is reported once its foot has been off this long (or the flight has ended):
+# the flight's unloaded level is then taken clear of the toe-off, as the batch analysis does
+# (events.flight trims 10 ms at each end of runs over 4·10 ms + 4 samples)
+STEP_FLIGHT_S = 0.050
+STEP_VALUES = ("contact_time_s", "peak_force_n", "vertical_impulse_n_s", "impact_peak_n")
 
 
 @dataclass(frozen=True)
@@ -270,3 +279,78 @@ def _asymmetry(found: list[tuple[dict[str, float], int]]) -> dict[str, float]:
             left, right = (float(np.mean(side)) for side in sides)
             result[name.rsplit("_", 1)[0] + "_asym_pct"] = asymmetry(left, right)
     return result
+
+
+class Steps:
+    """Running, while streaming: each step as soon as it is complete (see the module docstring).
+
+    Each plate's steps are searched from the start of the flight before the next one, so a
+    result depends only on the samples up to STEP_FLIGHT_S after its takeoff, whatever the
+    block sizes. Steps cut by the recording's start are not reported (as in the batch result)."""
+
+    def __init__(self, rate_hz: float, plates: int) -> None:
+        self.rate, self.plates = rate_hz, plates
+        self.wait = max(3, int(round(STEP_FLIGHT_S * rate_hz)))
+        self.shortest = int(np.ceil(MIN_FLIGHT_S * rate_hz))
+        self.window = [0] * plates  # per plate: where the flight before its next step begins
+        self.started = [False] * plates  # that flight has been found (the recording may start mid-step)
+        self.sides: tuple[list[tuple[float, float]], ...] = ([], [])  # per foot: (contact time, peak)
+
+    def feed(self, force: np.ndarray) -> list[Partial]:
+        """The steps completed in ``force`` (every sample so far, (n, plates)), in time order."""
+        found = [partial for plate in range(self.plates) for partial in self._plate(force, plate)]
+        return sorted(found, key=lambda partial: partial.needed_until_s)
+
+    def _plate(self, force: np.ndarray, plate: int) -> list[Partial]:
+        found = []
+        while True:
+            start = self.window[plate]
+            channel = force[start:, plate] if self.plates == 2 else force[start:].sum(axis=1)
+            runs = unloaded_runs(channel) + start
+            # a flight: STEP_FLIGHT_S of it so far, or a shorter one that has ended (a dip is none)
+            flights = [(int(a), int(min(a + self.wait, b))) for a, b in runs
+                       if b - a >= self.wait or (b < force.shape[0] and b - a >= self.shortest)]
+            if not self.started[plate]:  # before the first flight: a step cut by the start
+                if not flights:
+                    return found
+                self.window[plate], self.started[plate] = flights[0][0], True
+                continue
+            after = [(a, end) for a, end in flights if a > start]
+            if not after:
+                return found
+            found += self._steps(force[start:after[0][1]], plate, start)
+            self.window[plate] = after[0][0]
+
+    def _steps(self, force: np.ndarray, plate: int, offset: int) -> list[Partial]:
+        """The complete contacts of ``plate`` in ``force`` (from sample ``offset``)."""
+        signal = prepare(force, self.rate)
+        channel = bridged(signal.force[:, plate] if self.plates == 2 else signal.total, signal.bad)
+        area = cumtrapz(channel, 1.0)
+        shift, needed = offset / self.rate, (offset + force.shape[0] - 1) / self.rate
+        out = []
+        for contact in _contacts(signal, channel, plate):
+            if contact.touchdown is None or contact.takeoff is None or contact.takeoff <= contact.touchdown:
+                continue
+            events = {"touchdown_s": contact.touchdown / self.rate + shift,
+                      "takeoff_s": contact.takeoff / self.rate + shift}
+            if contact.bad:
+                issue = Issue(signal.bad_code(contact.first, contact.last + 1), "the step touches "
+                              "samples that cannot be trusted", events["touchdown_s"], events["takeoff_s"])
+                out.append(Partial(events=events, issues=(issue,), needed_until_s=needed))
+                continue
+            rep = _step(contact, channel, area, np.empty(0), None, self.rate, self.plates)
+            rep.update(events)
+            metrics = {name: rep[name] for name in STEP_VALUES if name in rep}
+            if self.plates == 2:
+                self.sides[plate].append((rep["contact_time_s"], rep["peak_force_n"]))
+                metrics.update(self._asymmetry())
+            out.append(Partial(metrics=metrics, events=events, per_rep=(rep,), needed_until_s=needed))
+        return out
+
+    def _asymmetry(self) -> dict[str, float]:
+        """contact_time_asym_pct and peak_force_asym_pct of the steps so far, once both feet ran."""
+        if not all(self.sides):
+            return {}
+        left, right = (np.mean(side, axis=0) for side in self.sides)
+        return {"contact_time_asym_pct": asymmetry(left[0], right[0]),
+                "peak_force_asym_pct": asymmetry(left[1], right[1])}

@@ -156,7 +156,8 @@ def prepare(force: np.ndarray, rate_hz: float) -> Signal:
             if stop - start < NEGATIVE_S * rate:
                 continue  # a plate ringing after an impact dips for a sample or two
             issues.append(Issue("negative_force", f"force below -{NEGATIVE_N:g} N for "
-                                f"{stop - start} sample(s): the plate is off zero",
+                                f"{stop - start} sample(s): the plate is off zero, or rings "
+                                "after an unloading",
                                 float(start / rate), float((stop - 1) / rate)))
     issues.sort(key=lambda issue: issue.start_s)
     return Signal(force=data, total=total, rate_hz=rate, bad=bad, issues=tuple(issues))

@@ -19,7 +19,9 @@ whichever is more (each attempt costs time in proportion to the samples, so this
 per second of data flat); and, in between, whenever the analysis has been idle three times as
 long as its last attempt took, which in real time means every few milliseconds. When attempts
 happen never changes a result, only how soon it is emitted. A module whose result always rests
-on the recording's end (``RESULT_AT_END``: run) is analysed once, by ``finish()``.
+on the recording's end (``RESULT_AT_END``: run) is analysed once, by ``finish()``; running also
+gives a result per step as each step completes (``Result.step`` numbers them; hil.analysis.run
+``Steps``), which ``analyse_all`` does not.
 """
 from __future__ import annotations
 
@@ -53,6 +55,8 @@ class StreamingAnalyser:
         self._options = Options(body_mass_kg=body_mass_kg, drop_height_m=drop_height_m)
         self._module = module_for(test)
         self._at_end_only = getattr(self._module, "RESULT_AT_END", False)  # run: see run.py
+        self._steps = self._module.Steps(rate, plates) if hasattr(self._module, "Steps") else None
+        self._step_count = 0
         self._retry = max(1, int(round(retry_s * rate)))
         self._buffer = np.empty((4096, plates))
         self._origin = 0  # recording index of self._buffer[0]
@@ -82,9 +86,20 @@ class StreamingAnalyser:
             raise AnalysisInputError(f"a block must be shaped (k,) or (k, {self.plates}) with "
                                      f"1 ≤ k ≤ {MAX_BLOCK}, got {data.shape}")
         self._append(data)
+        steps = [] if self._steps is None else self._step_results()
         if self._at_end_only:
-            return []  # its result rests on the recording's end: finish() analyses it once
+            return steps  # its whole result rests on the recording's end: finish() gives it
         return self._collect(lambda: self.samples >= self._next_try or self._idle_enough(), final=False)
+
+    def _step_results(self) -> list[Result]:
+        """Steps completed by the samples so far, each a Result numbered from 1."""
+        results = []
+        for partial in self._steps.feed(self._buffer[:self._length]):
+            self._step_count += 1
+            results.append(Result(self.test, float(self.rate_hz), dict(partial.metrics),
+                                  dict(partial.events), tuple(partial.per_rep), tuple(partial.issues),
+                                  needed_until_s=partial.needed_until_s, step=self._step_count))
+        return results
 
     def _idle_enough(self) -> bool:
         """While retrying, also attempt when the analysis has been idle for long enough that

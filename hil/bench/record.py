@@ -19,7 +19,7 @@ from hil.bench.stream import Frames
 
 @dataclass(frozen=True)
 class LatencySummary:
-    """p50 / p99 / max of a set of latencies (None when nothing was timed)."""
+    """p50, p99 (only over ≥ spec.P99_MIN_COUNT values) and max of a set of latencies."""
 
     count: int = 0
     p50_s: float | None = None
@@ -31,27 +31,55 @@ class LatencySummary:
         values = np.asarray(values_s, dtype=float)
         if values.size == 0:
             return cls()
-        return cls(int(values.size), float(np.percentile(values, 50)),
-                   float(np.percentile(values, 99)), float(values.max()))
+        p99 = float(np.percentile(values, 99)) if values.size >= spec.P99_MIN_COUNT else None
+        return cls(int(values.size), float(np.percentile(values, 50)), p99, float(values.max()))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"count": self.count, "p50_s": self.p50_s, "p99_s": self.p99_s, "max_s": self.max_s}
+    @property
+    def statistic(self) -> str:
+        """What the limit is held against: the p99, or the maximum when there are too few values."""
+        return "p99" if self.p99_s is not None else "max"
+
+    @property
+    def tail_s(self) -> float | None:
+        return self.p99_s if self.p99_s is not None else self.max_s
 
 
 @dataclass(frozen=True)
-class LatencyRecord:
-    """Result latency against its limit, and the sample latency (wire + acquisition) beside it."""
+class LatencyFigure:
+    """One latency, named for the two moments it lies between, with its count and its limit."""
 
-    result: LatencySummary
-    limit_p99_s: float
+    name: str  # compute | movement | sample
+    start: str  # where the first timestamp is taken
+    end: str  # ... and the second
+    summary: LatencySummary
+    limit_s: float | None  # on the p99 (the max below spec.P99_MIN_COUNT values); None: reported only
     checked: bool
-    met: bool | None
-    note: str | None
-    transport: LatencySummary
+    met: bool | None  # None: not checked
+    measurable: bool = True
+    note: str | None = None  # why not checked, or why not measurable
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.result.to_dict(), "limit_p99_s": self.limit_p99_s, "checked": self.checked,
-                "met": self.met, "note": self.note, "transport": self.transport.to_dict()}
+        s = self.summary
+        return {"name": self.name, "start": self.start, "end": self.end, "count": s.count,
+                "p50_s": s.p50_s, "p99_s": s.p99_s, "max_s": s.max_s, "statistic": s.statistic,
+                "limit_s": self.limit_s, "checked": self.checked, "met": self.met,
+                "measurable": self.measurable, "note": self.note}
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How much the replay verified: trials scored against the truth, flagged, failed."""
+
+    trials: int
+    scored: int  # compared with the truth (not flagged, at least one checked metric)
+    flagged: int  # hit by acquisition faults: shown, not scored
+    failed: int
+    passed: int
+    min_scored: float  # the share of trials that must be scored
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"trials": self.trials, "scored": self.scored, "flagged": self.flagged,
+                "failed": self.failed, "passed": self.passed, "min_scored": self.min_scored}
 
 
 @dataclass(frozen=True)
@@ -77,8 +105,10 @@ class TrialRecord:
     acquisition_issues: tuple[Issue, ...]  # the ones that make samples untrustworthy
     quality_ok: bool
     issues: tuple[Issue, ...]  # every issue: acquisition's and the analysis's
-    latency_s: tuple[float, ...]
+    compute_latency_s: tuple[float, ...]  # per timed result (see score.attach_latencies)
+    movement_latency_s: tuple[float, ...]
     analysis_s: tuple[float, ...]
+    steps: tuple[Mapping[str, float], ...] = ()  # running: each step's result as it came
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,7 +120,9 @@ class TrialRecord:
             "events": dict(self.events), "checks": [c.to_dict() for c in self.checks],
             "acquisition_issues": [i.to_dict() for i in self.acquisition_issues],
             "quality": {"ok": self.quality_ok, "issues": [i.to_dict() for i in self.issues]},
-            "latency_s": list(self.latency_s), "analysis_s": list(self.analysis_s),
+            "compute_latency_s": list(self.compute_latency_s),
+            "movement_latency_s": list(self.movement_latency_s),
+            "analysis_s": list(self.analysis_s), "steps": [dict(step) for step in self.steps],
         }
 
 
@@ -115,8 +147,9 @@ class ReplayRecord:
     mode: str  # real-time | fast
     started_utc: str
     trials: tuple[TrialRecord, ...]
+    counts: Counts
     pass_rates: tuple[spec.PassRate, ...]
-    latency: LatencyRecord
+    latency: tuple[LatencyFigure, ...]  # compute, movement, sample
     frames: Frames
     acquisition_issues: tuple[Issue, ...]
     timing: Timing
@@ -129,50 +162,40 @@ class ReplayRecord:
             "analyser": {"name": ANALYSER_NAME, "version": ANALYSER_VERSION},
             "scenario": dict(self.scenario), "plate": dict(self.plate), "mode": self.mode,
             "started_utc": self.started_utc,
-            "trials": [t.to_dict() for t in self.trials],
+            "trials": [t.to_dict() for t in self.trials], "counts": self.counts.to_dict(),
             "pass_rates": [r.to_dict() for r in self.pass_rates],
-            "latency": self.latency.to_dict(), "frames": self.frames.to_dict(),
+            "latency": {figure.name: figure.to_dict() for figure in self.latency},
+            "frames": self.frames.to_dict(),
             "acquisition_issues": [i.to_dict() for i in self.acquisition_issues],
             "timing": self.timing.to_dict(), "verdict": self.verdict, "reasons": list(self.reasons),
         }
 
 
 def write(directory: Path, record: ReplayRecord, traces: Sequence[report.Trace],
-          latencies_s: Sequence[float], sample_latencies_s: np.ndarray) -> list[Path]:
+          latencies_s: Mapping[str, Sequence[float]]) -> list[Path]:
     """report.json, report.xml and the plots worth drawing (the first trial of each test and
-    every failure)."""
+    every failure; a histogram per latency figure)."""
     plain = record.to_dict()
     chosen = report.traces_to_plot(plain)
     plotted = [trace for label in chosen for trace in traces if trace.label == label]
-    return report.write(directory, plain, plotted, latencies_s, sample_latencies_s)
+    return report.write(directory, plain, plotted, latencies_s)
 
 
 def summary(record: ReplayRecord, directory: Path) -> str:
-    """A few lines for people: pass rates, latency, frames, verdict, where the report is."""
-    trials = record.trials
-    counts = {s: sum(t.status == s for t in trials) for s in ("pass", "fail", "flagged")}
+    """A few lines for people: counts, pass rates, latency, frames, verdict, where the report is."""
+    c = record.counts
     lines = [f"{record.scenario['name']} on {record.plate['url']} "
-             f"({record.plate['identity']}), {record.mode}: {len(trials)} trials, "
-             f"{counts['pass']} pass, {counts['fail']} fail, {counts['flagged']} flagged by acquisition"]
+             f"({record.plate['identity']}), {record.mode}: {c.trials} trials, {c.scored} scored, "
+             f"{c.passed} pass, {c.failed} fail, {c.flagged} flagged by acquisition"]
     for rate in record.pass_rates:
         mark = "ok  " if rate.met else "FAIL"
         lines.append(f"  {mark} {rate.test:<5} {rate.metric:<30} {rate.passed:>4}/{rate.total:<4}"
                      f" {100 * rate.rate:6.1f} %")
-    latency = record.latency
-    lines.append(("  result (stimulus out → result) " if record.plate.get("stimulus") else "  result ")
-                 + report.latency_text(latency.to_dict())
-                 + ("" if latency.checked else f" ({latency.note})"))
-    transport = latency.transport
-    stimuli = record.plate.get("stimulus", ())
-    for played in stimuli:
+    lines += ["  " + report.latency_text(figure.to_dict()) for figure in record.latency]
+    for played in record.plate.get("stimulus", ()):
         ppm = played["alignment"]["clock_ppm"]
         lines.append(f"  stimulus {played['rate_hz']:g} Hz from {played['identity']}; plate clock "
                      + ("not measured" if ppm is None else f"{ppm:+.1f} ppm") + " against it")
-    if transport.count:
-        between = "stimulus out → row at the bench" if stimuli else "wire + acquisition"
-        lines.append(f"  sample latency ({between}) p50 {1000 * transport.p50_s:.2f} ms, "
-                     f"p99 {1000 * transport.p99_s:.2f} ms, max {1000 * transport.max_s:.2f} ms "
-                     f"over {transport.count} samples")
     lines.append("  frames " + ", ".join(f"{k} {v}" for k, v in record.frames.to_dict().items()))
     timing = record.timing.to_dict()
     if timing["speed_x_real_time"]:

@@ -13,7 +13,7 @@ import numpy as np
 
 from hil import report, spec
 from hil.bench import plan, record, score, stimulus, stream
-from hil.bench.record import ReplayRecord, Timing
+from hil.bench.record import LatencyFigure, ReplayRecord, Timing
 from hil.bench.scenario import Scenario, load
 from hil.bench.settings import BenchError, Settings
 from hil.progress import Progress
@@ -31,7 +31,8 @@ def replay(scenario: Scenario, report_dir: str | Path,
     directory.mkdir(parents=True, exist_ok=True)
     if settings.stimulus:
         stimulus.check_settings(scenario, settings)
-    trials, checks, latencies, traces, outcomes, stimuli = [], [], [], [], [], []
+    trials, counted, traces, outcomes, stimuli = [], [], [], [], []
+    compute, movement, session = [], [], []
     for number, rate in enumerate(rates):
         segment = plan.simulate_segment(scenario, rate)
         suffix = plan.stream_suffix(scenario, rate)
@@ -52,21 +53,22 @@ def replay(scenario: Scenario, report_dir: str | Path,
         score.attach_latencies(runs, outcome.timing, outcome.counter0, rate)
         score.assign_issues(runs, outcome.issues, rate)
         for run in runs:
-            trial, counted = score.evaluate(run, scenario.check.metrics,
-                                            scenario.check.expect_issues, rate)
+            trial, checks = score.evaluate(run, scenario.check.metrics,
+                                           scenario.check.expect_issues, rate)
             trials.append(trial)
-            checks += counted
-            latencies += run.latencies_s
+            counted.append(checks)
+            compute += run.compute_s
+            movement += run.movement_s
+            session += run.session_s
             traces.append(report.Trace(run.plan.label, np.arange(run.force.shape[0]) / rate,
                                        run.force, dict(run.trial.truth.events), trial.events))
-    sample_latencies = np.concatenate([o.sample_latency_s for o in outcomes])
-    limit_ms = scenario.check.latency_p99_ms
-    if settings.stimulus:  # stimulus out → result spans one stage more than write → result
-        limit_ms = (limit_ms or 1000 * spec.LATENCY_P99_S) + stimulus.ALLOWANCE_MS
-    latency = score.score_latency(latencies, sample_latencies, limit_ms, settings.fast)
-    pass_rates = tuple(spec.pass_rates(checks, scenario.check.min_pass_rate))
+    latency = _latency(scenario, settings, outcomes, compute, movement, session)
+    counts = score.count(trials, counted, scenario.check.min_scored)
+    pass_rates = tuple(spec.pass_rates([c for checks in counted for c in checks],
+                                       scenario.check.min_pass_rate))
     observed = {issue.code for o in outcomes for issue in o.issues}
-    reasons = score.verdict(pass_rates, trials, latency, scenario.check.expect_issues, observed)
+    reasons = score.verdict(counts, pass_rates, trials, latency, scenario.check.expect_issues,
+                            observed, settings.fast)
     reasons += stimulus.clock_reasons(stimuli, settings.clock_ppm_limit)
     timing = Timing(sum(o.received_s for o in outcomes), sum(o.stream_s for o in outcomes),
                     sum(o.wall_s for o in outcomes))
@@ -80,12 +82,44 @@ def replay(scenario: Scenario, report_dir: str | Path,
                **({"stimulus": stimuli} if stimuli else {})},
         mode="fast" if settings.fast else "real-time",
         started_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - timing.wall_s)),
-        trials=tuple(trials), pass_rates=pass_rates, latency=latency,
+        trials=tuple(trials), counts=counts, pass_rates=pass_rates, latency=latency,
         frames=sum((o.frames for o in outcomes), stream.Frames()),
         acquisition_issues=tuple(i for o in outcomes for i in o.issues), timing=timing,
         verdict="fail" if reasons else "pass", reasons=tuple(reasons))
-    record.write(directory, result, traces, latencies, sample_latencies)
+    record.write(directory, result, traces, {
+        "compute": compute, "movement": movement, "session": session,
+        "sample": np.concatenate([o.sample_latency_s for o in outcomes])})
     return result, 1 if reasons else 0
+
+
+def _latency(scenario: Scenario, settings: Settings, outcomes: list[stream.StreamOutcome],
+             compute: list[float], movement: list[float],
+             session: list[float]) -> tuple[LatencyFigure, ...]:
+    """The latency figures, each named for the moments it lies between (where each timestamp
+    is taken: hil/emulator/timing.py for the plate's, hil/bench/stimulus.py for a stimulus's,
+    time.monotonic_ns() here); ``session`` only when a whole-session summary was timed."""
+    clock = outcomes[0].clock  # "written" (serial), "sampled" (SCPI), "out of the stimulus"
+    problem = next((o.clock_problem for o in outcomes if o.clock_problem), None)
+    returned, fast = "result returned", settings.fast
+    check = scenario.check
+    compute_ms = check.latency_p99_ms
+    if settings.stimulus:  # stimulus out → result spans one stage more than write → result
+        compute_ms += stimulus.ALLOWANCE_MS
+    figures = (
+        score.latency_figure("compute", f"last needed sample {clock}", returned,
+                             compute, limit_s=compute_ms / 1000, fast=fast,
+                             clock_problem=problem),
+        score.latency_figure("movement", f"true movement end {clock}",
+                             returned, movement, limit_s=check.movement_latency_ms / 1000,
+                             fast=fast, clock_problem=problem),
+        score.latency_figure("sample", f"sample {clock}", "its block at the bench", np.concatenate(
+                                 [o.sample_latency_s for o in outcomes]),
+                             limit_s=None, fast=fast, clock_problem=problem))
+    if session:  # reported, not held to the limit: the summary is not live feedback
+        figures += (score.latency_figure(
+            "session", f"session's last sample {clock}", "whole-session result returned",
+            session, limit_s=None, fast=fast, clock_problem=problem),)
+    return figures
 
 
 def run(scenario_path: str | Path, report_dir: str | Path | None = None,

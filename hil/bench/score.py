@@ -1,23 +1,35 @@
 """Stage 3, score: each trial's result against its truth under the spec, latency against its
-limit, and the verdict.
+limits, and the verdict.
 
-A trial is ``pass`` (a result, every checked metric within tolerance), ``fail``, or ``flagged``
-(the acquisition lost or could not trust some of its samples: its metrics are shown, not scored,
-and must carry a quality issue from the analysis).
+A trial is ``pass`` (a result, every checked metric within tolerance, no more results than
+movements), ``fail``, or ``flagged`` (the acquisition lost or could not trust some of its
+samples: its metrics are shown, not scored, and must carry a quality issue from the analysis).
+A replay that scored no trial verified nothing, and does not pass.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
 
 from hil import report, spec
-from hil.analysis.result import Issue
-from hil.bench.record import LatencyRecord, LatencySummary, TrialRecord
+from hil.analysis.result import Issue, Result
+from hil.bench.record import Counts, LatencyFigure, LatencySummary, TrialRecord
 from hil.bench.stream import TrialRun, written_at
+from sim.trial import Trial
 
 TIMING_ONLY = ("stall",)  # acquisition issues that delay samples but leave every value intact
+# the true event that ends each test's movement: movement latency runs from its sample (running:
+# each step's takeoff; the whole-session result rests on the recording's end and has none)
+MOVEMENT_END = {"cmj": "landing_s", "sj": "landing_s", "dj": "landing_s",
+                "hops": "final_landing_s", "iso": "relax_s"}
+SESSION_TESTS = ("run",)  # their whole result summarises a session (timed apart); steps come live
+STEP_MATCH_S = 0.02  # a step result is the true step whose takeoff lies this close to its own
+# checked per step against the true step; a step's contact time is reported, and scored as the
+# session's mean: one step's timing misses ±(2·dt + 1 ms) in 2–5 % of steps, batch or streamed
+STEP_METRICS = ("peak_force_n", "vertical_impulse_n_s")
 
 
 def hole_spans(force: np.ndarray, rate_hz: float) -> list[tuple[float, float]]:
@@ -47,39 +59,85 @@ def assign_issues(runs: list[TrialRun], issues: Sequence[Issue], rate_hz: float)
 
 
 def attach_latencies(runs: list[TrialRun], timing: np.ndarray, counter0: int, rate_hz: float) -> None:
-    """Latency of each result: emitted − the emulator's write time of the last sample it needed.
-    A result that rests on where the trial ends (needed_until_s None or past the last sample,
-    see hil.analysis.result) needed the trial's last sample."""
+    """Latencies per result, from the timing log (the plate's time of each sample) to the host
+    time the analysis returned the result:
+
+    - compute: from the last sample the result needed (``needed_until_s``; a result that rests
+      on where the trial ends, None or past the last sample, needed the trial's last sample);
+      a whole-session summary (SESSION_TESTS) goes to ``session_s`` instead;
+    - movement: from the first sample at or after the movement's end in the truth (the landing,
+      the release, a step's takeoff), where the result reports a movement."""
     if timing.size == 0:
         return
     counters, written = written_at(timing, counter0)
+
+    def written_ns(index: int) -> int | None:
+        at = int(np.searchsorted(counters, index))
+        return int(written[at]) if at < counters.size and counters[at] == index else None
+
     for run in runs:
         last = run.force.shape[0] - 1
+        first_movement = True
         for result, emitted_ns in run.results:
             needed = last if result.needed_until_s is None else round(result.needed_until_s * rate_hz)
-            index = run.start + min(int(needed), last)
-            at = np.searchsorted(counters, index)
-            if at < counters.size and counters[at] == index:
-                run.latencies_s.append((emitted_ns - int(written[at])) / 1e9)
+            start = written_ns(run.start + min(int(needed), last))
+            if start is not None:
+                session = result.step is None and run.plan.test in SESSION_TESTS
+                (run.session_s if session else run.compute_s).append((emitted_ns - start) / 1e9)
+            end_s = movement_end_s(run.trial, result, rate_hz) if (
+                result.step is not None or (first_movement and result.metrics)) else None
+            first_movement &= not (result.step is None and result.metrics)
+            if end_s is None:
+                continue
+            start = written_ns(run.start + min(math.ceil(end_s * rate_hz - 1e-9), last))
+            if start is not None:
+                run.movement_s.append((emitted_ns - start) / 1e9)
+
+
+def movement_end_s(trial: Trial, result: Result, rate_hz: float) -> float | None:
+    """When the movement the result reports ended, in the truth (trial time), if it did."""
+    if result.step is not None:
+        step = true_step(trial, result, rate_hz)
+        return None if step is None else float(step["takeoff_s"])
+    name = MOVEMENT_END.get(trial.test)
+    return None if name is None else trial.truth.events.get(name)
+
+
+def true_step(trial: Trial, result: Result, rate_hz: float) -> dict | None:
+    """The true step a step result reports: the one whose takeoff is closest, within reach."""
+    takeoff = result.events.get("takeoff_s")
+    if takeoff is None or not trial.truth.per_rep:
+        return None
+    nearest = min(trial.truth.per_rep, key=lambda rep: abs(rep["takeoff_s"] - takeoff))
+    reach = max(STEP_MATCH_S, 3 / rate_hz)
+    return dict(nearest) if abs(nearest["takeoff_s"] - takeoff) <= reach else None
 
 
 def evaluate(run: TrialRun, names: Sequence[str] | None, expected: Sequence[str],
              rate_hz: float) -> tuple[TrialRecord, list[spec.Check]]:
     """The trial's record and the checks that count towards the pass rates."""
     truth = run.trial.truth
-    results = [result for result, _ in run.results]
+    everything = [result for result, _ in run.results]
+    steps = [r for r in everything if r.step is not None]
+    results = [r for r in everything if r.step is None]
     result = next((r for r in results if r.metrics), results[0] if results else None)
     measured = dict(result.metrics) if result is not None else {}
     checks = spec.check(run.plan.test, truth.metrics, measured, rate_hz,
                         names=None if names is None else [n for n in names if n in truth.metrics])
-    analysis_issues = [issue for r in results for issue in r.issues]
+    step_checks, spurious = check_steps(run.trial, steps, rate_hz)
+    analysis_issues = [issue for r in everything for issue in r.issues]
     notes = []
-    if len([r for r in results if r.metrics]) > 1:
-        notes.append(f"the analysis emitted {len(results)} results for one trial; the first is checked")
+    if len(results) > 1:
+        notes.append(f"the analysis emitted {len(results)} results for one {run.plan.test}: "
+                     "a spurious detection is a wrong answer")
+    if spurious:
+        notes.append(f"the analysis reported {spurious} step(s) the athlete did not take "
+                     f"({len(steps)} step results, {len(truth.per_rep)} true steps)")
     if run.crash is not None:
         notes.append(run.crash)
     elif result is None:
         notes.append("the analysis emitted no result")
+    wrong = len(results) > 1 or spurious > 0 or run.crash is not None
     untrusted = [i for i in run.acquisition_issues if i.code not in TIMING_ONLY]
     if untrusted:
         unexpected = sorted({i.code for i in untrusted} - set(expected))
@@ -90,50 +148,94 @@ def evaluate(run: TrialRun, names: Sequence[str] | None, expected: Sequence[str]
             for i in untrusted if i.start_s is not None)
         if confident:
             notes.append("the analysis reported confident metrics across samples the acquisition lost")
-        status = "fail" if unexpected or confident or run.crash is not None else "flagged"
+        status = "fail" if unexpected or confident or wrong else "flagged"
     else:
-        status = "pass" if result is not None and run.crash is None and all(
-            c.passed for c in checks) else "fail"
+        status = "pass" if result is not None and not wrong and all(
+            c.passed for c in checks + step_checks) else "fail"
     plan = run.plan
     record = TrialRecord(
         label=plan.label, index=plan.index, test=plan.test, seed=plan.seed, mass_kg=plan.mass_kg,
         rate_hz=rate_hz, options=dict(plan.options), start_sample=run.start,
         samples=int(run.force.shape[0]), status=status, notes=tuple(notes),
         truth=dict(truth.metrics), true_events=dict(truth.events), measured=measured,
-        events=dict(result.events) if result is not None else {}, checks=tuple(checks),
-        acquisition_issues=tuple(untrusted),
+        events=dict(result.events) if result is not None else {},
+        checks=tuple(checks + step_checks), acquisition_issues=tuple(untrusted),
         quality_ok=not analysis_issues and not run.acquisition_issues and result is not None,
         issues=tuple(run.acquisition_issues) + tuple(analysis_issues),
-        latency_s=tuple(run.latencies_s), analysis_s=tuple(run.analysis_s))
-    return record, ([] if untrusted else checks)
+        compute_latency_s=tuple(run.compute_s), movement_latency_s=tuple(run.movement_s),
+        analysis_s=tuple(run.analysis_s),
+        steps=tuple({"step": r.step, **r.events, **r.metrics} for r in steps))
+    return record, ([] if untrusted else checks + step_checks)
 
 
-def score_latency(latencies_s: Sequence[float], sample_latencies_s: np.ndarray,
-                  limit_ms: float | None, fast: bool) -> LatencyRecord:
-    """Result latency against its p99 limit (real-time replays only)."""
-    limit_s = spec.LATENCY_P99_S if limit_ms is None else limit_ms / 1000
-    result, transport = LatencySummary.of(latencies_s), LatencySummary.of(sample_latencies_s)
+def check_steps(trial: Trial, steps: Sequence[Result], rate_hz: float) -> tuple[list[spec.Check], int]:
+    """Each step result against the true step it reports (as test ``run step``), and how many
+    step results report no true step (or one already reported)."""
+    checks, seen, spurious = [], set(), 0
+    for step in steps:
+        true = true_step(trial, step, rate_hz)
+        if true is None or true["takeoff_s"] in seen:
+            spurious += 1
+            continue
+        seen.add(true["takeoff_s"])
+        checks += [replace(c, test="run step") for c in spec.check(
+            "run", true, step.metrics, rate_hz, names=[n for n in STEP_METRICS if n in true])]
+    return checks, spurious
+
+
+def count(trials: Sequence[TrialRecord], counted: Sequence[Sequence[spec.Check]],
+          min_scored: float) -> Counts:
+    """How many trials were scored (compared with the truth), flagged and failed."""
+    return Counts(trials=len(trials), scored=sum(1 for c in counted if c),
+                  flagged=sum(t.status == "flagged" for t in trials),
+                  failed=sum(t.status == "fail" for t in trials),
+                  passed=sum(t.status == "pass" for t in trials), min_scored=min_scored)
+
+
+def latency_figure(name: str, start: str, end: str, values_s: Sequence[float], *,
+                   limit_s: float | None, fast: bool, clock_problem: str | None) -> LatencyFigure:
+    """A latency against its limit (held to the p99, or the max below spec.P99_MIN_COUNT
+    values), checked in real-time replays only. A negative latency, or a timing log off the
+    host's clock, makes the figure "not measurable" (never met)."""
+    summary = LatencySummary.of(values_s)
+    negative = int(np.count_nonzero(np.asarray(values_s, dtype=float) < 0))
+    if clock_problem is not None or negative:
+        why = clock_problem or (f"{negative} of {summary.count} values are negative: the timing "
+                                "log does not hold when these samples were written")
+        return LatencyFigure(name, start, end, summary, limit_s, False, None, False, why)
     if fast:
-        return LatencyRecord(result, limit_s, False, None,
-                             "not checked in --fast mode: the emulator outruns real time", transport)
-    if not result.count:
-        return LatencyRecord(result, limit_s, False, None,
-                             "no result could be timed (no timing log)", transport)
-    return LatencyRecord(result, limit_s, True, result.p99_s <= limit_s, None, transport)
+        return LatencyFigure(name, start, end, summary, limit_s, False, None, True,
+                             "not checked in --fast mode: the emulator outruns real time")
+    if limit_s is None:
+        return LatencyFigure(name, start, end, summary, None, False, None)
+    if not summary.count:
+        return LatencyFigure(name, start, end, summary, limit_s, False, None, True,
+                             "no result could be timed (no timing log)")
+    return LatencyFigure(name, start, end, summary, limit_s, True, summary.tail_s <= limit_s)
 
 
-def verdict(pass_rates: Sequence[spec.PassRate], trials: Sequence[TrialRecord],
-            latency: LatencyRecord, expected: Sequence[str], observed: set[str]) -> list[str]:
-    """Why the replay is out of spec (empty: everything within spec)."""
-    reasons = [f"{r.test} {r.metric}: {r.passed}/{r.total} within tolerance "
-               f"({100 * r.rate:.1f} % < {100 * r.min_rate:.0f} %)"
-               for r in pass_rates if not r.met]
+def verdict(counts: Counts, pass_rates: Sequence[spec.PassRate], trials: Sequence[TrialRecord],
+            latency: Sequence[LatencyFigure], expected: Sequence[str], observed: set[str],
+            fast: bool) -> list[str]:
+    """Why the replay is out of spec or verified too little (empty: a pass)."""
+    reasons = []
+    if counts.scored == 0:
+        reasons.append(f"nothing verified: 0 of {counts.trials} trials scored "
+                       f"({counts.flagged} flagged by acquisition, {counts.failed} failed)")
+    elif counts.scored < counts.min_scored * counts.trials - 1e-9:
+        reasons.append(f"only {counts.scored} of {counts.trials} trials scored "
+                       f"({100 * counts.scored / counts.trials:.0f} % < "
+                       f"{100 * counts.min_scored:.0f} %, check.min_scored)")
+    reasons += [f"{r.test} {r.metric}: {r.passed}/{r.total} within tolerance "
+                f"({100 * r.rate:.1f} % < {100 * r.min_rate:.0f} %)"
+                for r in pass_rates if not r.met]
     reasons += [f"{t.label}: {'; '.join(t.notes)}" for t in trials if t.status == "fail" and t.notes]
     reasons += [f"expected acquisition issue {code!r} was never detected"
                 for code in expected if code not in observed]
     unexpected = sorted(observed - set(expected) - set(TIMING_ONLY))
     if unexpected:  # anywhere in the stream, inside a trial or not
         reasons.append(f"acquisition issues the scenario does not expect: {', '.join(unexpected)}")
-    if latency.checked and not latency.met:
-        reasons.append(report.latency_text(latency.to_dict()))
+    for figure in latency:
+        if (figure.checked and not figure.met) or (not figure.measurable and not fast):
+            reasons.append(report.latency_text(figure.to_dict()))
     return reasons

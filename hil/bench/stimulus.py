@@ -129,8 +129,8 @@ def stream_stimulus(segment: Segment, settings: Settings, *, plates: int, direct
                             f"{segment.samples} samples", received / segment.rate_hz,
                             segment.samples / segment.rate_hz))
     timing = _stimulus_out(stimulus, trigger_ns, outcome["counter0"], segment.samples)
-    result = StreamOutcome(identity, outcome["counter0"], frames, tuple(issues), timing,
-                           received / segment.rate_hz, outcome["stream_s"],
+    result = StreamOutcome(identity, "out of the stimulus", outcome["counter0"], frames,
+                           tuple(issues), timing, received / segment.rate_hz, outcome["stream_s"],
                            time.monotonic() - started,
                            sample_latencies(outcome["arrivals"], timing, outcome["counter0"]))
     return result, {"generators": urls, "identity": generators.identity, "rate_hz": segment.rate_hz,

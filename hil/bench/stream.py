@@ -21,7 +21,7 @@ from hil.bench.plan import Segment, drop_height
 from hil.bench.settings import BenchError, Settings
 from hil.emulator.faults import Fault
 from hil.emulator.timing import TIMING_DTYPE, read_timing_log
-from hil.plates import is_emulated, open_plate
+from hil.plates import is_emulated, open_plate, transport
 from hil.progress import Progress
 from sim.scenario import TrialPlan
 from sim.trial import Trial
@@ -39,7 +39,9 @@ class TrialRun:
     fed: int = 0
     results: list[tuple[Result, int]] = field(default_factory=list)  # (Result, emitted monotonic ns)
     acquisition_issues: list[Issue] = field(default_factory=list)
-    latencies_s: list[float] = field(default_factory=list)
+    compute_s: list[float] = field(default_factory=list)  # compute latency of each timed result
+    movement_s: list[float] = field(default_factory=list)  # movement latency, where defined
+    session_s: list[float] = field(default_factory=list)  # compute latency of a session summary
     analysis_s: list[float] = field(default_factory=list)  # time inside the analyser per result
     crash: str | None = None  # why the analyser stopped, if it raised
 
@@ -154,6 +156,7 @@ class StreamOutcome:
     """What one stream through the plate left behind, besides the trials' samples and results."""
 
     identity: str
+    clock: str  # what the timing log's times are: "written" (to the wire) or "sampled" (by the plate)
     counter0: int
     frames: Frames
     issues: tuple[Issue, ...]  # acquisition issues, times in seconds of the stream
@@ -162,6 +165,7 @@ class StreamOutcome:
     stream_s: float  # from START to the last sample
     wall_s: float  # including starting the emulator and stopping
     sample_latency_s: np.ndarray  # per sample: arrival at the bench − write (see sample_latencies)
+    clock_problem: str | None = None  # why the timing log cannot be the host's clock, if it cannot
 
 
 def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: int,
@@ -186,6 +190,7 @@ def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: in
     options: dict[str, Any] = dict(source=paths["source"], fast=settings.fast, faults=tuple(faults),
                                    timing_log=paths["timing"], once=True) if emulated else {}
     started = time.monotonic()
+    opened_ns = time.monotonic_ns()
     with open_plate(url, timeout=settings.timeout_s, calibration=settings.calibration,
                     **options) as plate:
         identity = plate.identify()
@@ -226,9 +231,23 @@ def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: in
                             f"{segment.samples} samples", received / segment.rate_hz,
                             segment.samples / segment.rate_hz))
     timing = _read_timing(paths["timing"])
-    return StreamOutcome(identity, counter0, frames, tuple(issues), timing,
-                         received / segment.rate_hz, stream_s,
-                         time.monotonic() - started, sample_latencies(arrivals, timing, counter0))
+    clock = "sampled" if transport(url) == "scpi" else "written"  # see hil/emulator/timing.py
+    return StreamOutcome(identity, clock, counter0, frames, tuple(issues), timing,
+                         received / segment.rate_hz, stream_s, time.monotonic() - started,
+                         sample_latencies(arrivals, timing, counter0),
+                         clock_problem(timing, opened_ns, time.monotonic_ns()))
+
+
+def clock_problem(timing: np.ndarray, opened_ns: int, ended_ns: int) -> str | None:
+    """Why the timing log cannot hold this stream's times on the host's monotonic clock (its
+    times fall outside the time the plate was open), or None."""
+    if timing.size == 0:
+        return None
+    first, last = int(timing["write_ns"].min()), int(timing["write_ns"].max())
+    if first < opened_ns or last > ended_ns:
+        return (f"the timing log's times lie outside this stream ({(first - opened_ns) / 1e9:+.3f} s "
+                f"to {(last - ended_ns) / 1e9:+.3f} s from its ends): another clock, or another run")
+    return None
 
 
 def sample_latencies(arrivals: Sequence[tuple[int, int, int]], timing: np.ndarray,

@@ -66,6 +66,7 @@ class Chunk:
 
     data: bytes
     tick_counters: np.ndarray  # left plate's counter of each tick (for the timing log)
+    tick_ends: np.ndarray  # bytes of ``data`` up to the end of each tick's frames
 
 
 class EmulatedPlate:
@@ -247,14 +248,15 @@ class EmulatedPlate:
         counters = self._counter(np.arange(first, first + count))
         if lost or count == 0:
             self.dropped += count * self.plates
-            return Chunk(b"", counters)
+            return Chunk(b"", counters, np.zeros(count, dtype=np.int64))
         ahead = self._ahead
         if ahead is None or not ahead.first <= first <= first + count <= ahead.first + ahead.ticks:
             ahead = self._ahead = self._prepare(first, max(count, self.lookahead_ticks))
         a, b = first - ahead.first, first + count - ahead.first
         self.sent += int(ahead.sent[a:b].sum())
         self.dropped += int(ahead.dropped[a:b].sum())
-        return Chunk(ahead.data[ahead.ends[a]:ahead.ends[b]], counters)
+        return Chunk(ahead.data[ahead.ends[a]:ahead.ends[b]], counters,
+                     ahead.ends[a + 1:b + 1] - ahead.ends[a])
 
     def _prepare(self, first: int, count: int) -> _Prepared:
         """Frames of ``count`` ticks from ``first``, made at once (each tick's content depends on

@@ -13,6 +13,8 @@ import sys
 import time
 from typing import TextIO
 
+import numpy as np
+
 from .. import protocol
 from .device import DeviceError, EmulatedPlate
 from .timing import TimingLog
@@ -32,8 +34,6 @@ class ScpiFrontEnd:
         self.listener.setblocking(False)
         self.clients: dict[socket.socket, bytearray] = {}
         self.buffer = bytearray()
-        self.taken = 0  # bytes fetched since start
-        self.pending: list[tuple[int, object]] = []  # (end offset, tick counters) to log
         self.t0 = 0
         self.paused_until = 0  # stall: no answers; disconnect: no connections
         self.drop_all = self.disconnected = False
@@ -108,13 +108,11 @@ class ScpiFrontEnd:
             if line.strip():
                 reply = self._command(line, payload)
                 if reply is not None:
-                    sent_ns = time.monotonic_ns()  # before the send: the reader may run first
                     try:
                         client.sendall(reply)
                     except OSError:
                         self._drop_client(client)
                         return
-                    self._log_taken(sent_ns)
                 if self.drop_all:
                     self.drop_all = False
                     for other in list(self.clients):
@@ -140,7 +138,6 @@ class ScpiFrontEnd:
             return b"\n" if query else None  # a refused query still answers, with nothing
         if name in ("start", "stop", "reset"):
             self.buffer.clear()
-            self.taken, self.pending = 0, []
         if name == "start":
             self.t0 = time.monotonic_ns()
             self.stalls = plate.fault_windows("stall")
@@ -153,14 +150,7 @@ class ScpiFrontEnd:
         take = min(len(self.buffer), protocol.FETCH_MAX_FRAMES * protocol.frame_size())
         payload = bytes(self.buffer[:take])
         del self.buffer[:take]
-        self.taken += take
         return protocol.block(payload) + b"\n"
-
-    def _log_taken(self, now: int) -> None:
-        while self.pending and self.pending[0][0] <= self.taken:
-            if self.log:
-                self.log.record(self.pending[0][1], now)
-            self.pending.pop(0)
 
     def _make_due(self, now: int, lost: bool = False) -> None:
         plate = self.plate
@@ -178,6 +168,7 @@ class ScpiFrontEnd:
                     return
         if count <= 0:
             return
+        first = plate.ticks
         chunk = plate.make(count, lost)
         if lost:
             return
@@ -185,7 +176,10 @@ class ScpiFrontEnd:
             plate.overflow += chunk.tick_counters.size
             return
         self.buffer += chunk.data
-        self.pending.append((self.taken + len(self.buffer), chunk.tick_counters))
+        if self.log:  # the clock starts when the plate sampled the tick: buffer time counts
+            ticks = np.arange(first, first + chunk.tick_counters.size, dtype=np.int64)
+            sampled = now if self.fast else self.t0 + np.ceil(ticks * 1e9 / plate.rate_hz).astype(np.int64)
+            self.log.record(chunk.tick_counters, sampled)
 
     def _pause(self, at: int, seconds: float) -> None:
         """A stall stops answering; a disconnect also drops the connections and the frames."""

@@ -13,6 +13,8 @@ import time
 import tty
 from typing import TextIO
 
+import numpy as np
+
 from .. import protocol
 from .device import Chunk, DeviceError, EmulatedPlate
 from .timing import TimingLog
@@ -51,7 +53,7 @@ class SerialFrontEnd:
         self.inbox = b""
         self.outbox = bytearray()
         self.written = 0  # bytes written since start
-        self.pending: list[tuple[int, object]] = []  # (end offset, tick counters) to log
+        self.pending: list[tuple[np.ndarray, np.ndarray]] = []  # (tick end offsets, counters) to log
         self.t0 = 0  # monotonic ns of tick 0
         self.blocked_until = 0  # a stall: no writes before this
         self.stall_marks: list[tuple[int, int]] = []  # (byte offset, ns): stalls not yet begun
@@ -171,18 +173,19 @@ class SerialFrontEnd:
         if count <= 0:
             return None
         chunk = plate.make(count)
-        data = self._encode(chunk)
+        data, ends = self._encode(chunk)
         silent = "silent-loss" in plate.defects
         if not self.fast and len(self.outbox) + len(data) > (SILENT_LOSS_BACKLOG if silent else BACKLOG_LIMIT):
             plate.overflow += 0 if silent else chunk.tick_counters.size
             return None
         self.outbox += data
-        self.pending.append((self.written + len(self.outbox), chunk.tick_counters))
+        self.pending.append((self.written + len(self.outbox) - len(data) + ends, chunk.tick_counters))
         return None
 
-    def _encode(self, chunk: Chunk) -> bytes:
-        """The bytes on the wire for a chunk of frames (a text plate prints lines instead)."""
-        return chunk.data
+    def _encode(self, chunk: Chunk) -> tuple[bytes, np.ndarray]:
+        """The bytes on the wire for a chunk of frames (a text plate prints lines instead), and
+        where each tick's bytes end in them (sorted: the timing log is written per tick)."""
+        return chunk.data, chunk.tick_ends
 
     def _write(self) -> None:
         if not self.outbox or time.monotonic_ns() < self.blocked_until:
@@ -201,9 +204,14 @@ class SerialFrontEnd:
         del self.outbox[:n]
         if self.stall_marks and self.written == self.stall_marks[0][0]:
             self.blocked_until = time.monotonic_ns() + self.stall_marks.pop(0)[1]
-        while self.pending and self.pending[0][0] <= self.written:
-            if self.log:
-                self.log.record(self.pending[0][1], now)
+        while self.pending:  # each tick is logged by the write that carried its last byte
+            ends, counters = self.pending[0]
+            done = int(np.searchsorted(ends, self.written, side="right"))
+            if done and self.log:
+                self.log.record(counters[:done], now)
+            if done < counters.size:
+                self.pending[0] = (ends[done:], counters[done:])
+                break
             self.pending.pop(0)
 
     def _disconnect(self, at: int, seconds: float) -> None:

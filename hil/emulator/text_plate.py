@@ -91,15 +91,17 @@ class TextFrontEnd(SerialFrontEnd):
         print("injected " + " ".join(f"{k}={v}" for k, v in self.injected.items()),
               file=self.announce, flush=True)
 
-    def _encode(self, chunk: Chunk) -> bytes:
+    def _encode(self, chunk: Chunk) -> tuple[bytes, np.ndarray]:
         frames = protocol.decode_all(chunk.data).frames
+        nothing = np.zeros(chunk.tick_counters.size, dtype=np.int64)
         if frames.size == 0:
-            return b""
+            return b"", nothing
         plates = self.layout.plates
         counts = frames["counts"].reshape(-1, plates, protocol.CELLS) - self.tare
         counters = frames["counter"][::plates].astype(np.int64)
-        out = []
-        for line in self.layout.format_lines(counters, counts):
+        out, ends, length, held_at = [], np.zeros(counters.size, dtype=np.int64), 0, None
+        for index, line in enumerate(self.layout.format_lines(counters, counts)):
+            ends[index] = length  # a dropped line: its tick ends where the last one did
             self.injected["lines"] += 1
             faults = self.line_faults
             if self.rng.random() < faults.get("drop", 0.0):
@@ -112,15 +114,24 @@ class TextFrontEnd(SerialFrontEnd):
                 self.injected["garbled"] += 1
             if self.held is not None:
                 out += [line, self.held]
-                self.held = None
+                length += len(line) + len(self.held)
+                if held_at is not None:
+                    ends[held_at] = length
+                self.held, held_at = None, None
                 self.injected["reordered"] += 1
             elif self.rng.random() < faults.get("reorder", 0.0):
-                self.held = line
+                self.held, held_at = line, index
             else:
                 out.append(line)
+                length += len(line)
+            ends[index] = max(ends[index], length)
         data = b"".join(out)
+        if held_at is not None:  # goes out with a later chunk: logged with this one's end
+            ends[held_at] = length
         if self.plate.finished:  # a single pass has ended
             self.outbox += data
             self._announce()
-            return b""
-        return data
+            return b"", nothing
+        # per tick of the chunk (a tick whose frames the plate dropped has no line), in order
+        at = np.searchsorted(counters, chunk.tick_counters.astype(np.int64), side="right") - 1
+        return data, np.maximum.accumulate(np.where(at >= 0, ends[np.maximum(at, 0)], 0))

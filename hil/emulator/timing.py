@@ -1,8 +1,14 @@
-"""The emulator's timing log: when each sample tick's frames were written to the transport.
+"""The emulator's timing log: for each sample tick, when the plate let go of it.
 
 Binary, append-only, flushed per write: records of ``counter`` (uint32, the left plate's sample
-counter) and ``write_ns`` (int64, ``time.monotonic_ns()`` just before the write that completed
-the tick; CLOCK_MONOTONIC is system-wide on Linux, so a host process can subtract it from its own).
+counter) and ``write_ns`` (int64, ``time.monotonic_ns()``; CLOCK_MONOTONIC is system-wide on
+Linux, so a host process can subtract it from its own). What the time is depends on the
+transport, and is the start of every latency the bench measures:
+
+- serial (pty): just before the ``os.write`` that put the tick's last byte on the wire, tick by
+  tick, also in fast mode (a large chunk goes out in several writes);
+- SCPI (TCP): when the plate sampled the tick (its deadline on the plate's clock; in fast mode
+  when it was made), so the time it waits in the plate's buffer for ``FETC?`` counts.
 """
 from __future__ import annotations
 
@@ -21,7 +27,8 @@ class TimingLog:
     def __init__(self, path: str | Path) -> None:
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
-    def record(self, counters: np.ndarray, write_ns: int | None = None) -> None:
+    def record(self, counters: np.ndarray, write_ns: int | np.ndarray | None = None) -> None:
+        """One record per counter; ``write_ns`` one time for all, or one per counter."""
         if counters.size == 0:
             return
         records = np.empty(counters.size, dtype=TIMING_DTYPE)

@@ -1,18 +1,24 @@
-"""End-to-end latency and sustained replay speed of the bench (issue 4), from the replay's own
-report: a real emulator process, a real pseudo-terminal, the streaming analysis.
+"""End-to-end latency and sustained replay speed of the bench, from the replay's own report: a
+real emulator process, a real pseudo-terminal, the streaming analysis.
 
-- latency at 1000 Hz, dual plate (8 cells), real time: results (emitted − the emulator's write
-  time of the last sample each needed) against the 5 ms p99 spec, reported (a gross regression,
-  4× the spec, fails). The per-sample share of the wire
-  and the acquisition (block handed to the bench − write time, thousands of values) is
-  recorded beside it; it depends on how busy the machine is, so it is reported, not asserted;
-- the same over TCP (SCPI through pyvisa-py): reported; the 5 ms spec is written for the pty;
+- latency at 1000 Hz, dual plate (8 cells), real time, over ≥ 100 results (running steps, each
+  reported as it completes), so that the p99 is a p99: compute latency (the last sample a
+  result needs was written → the result) and movement latency (the step's true takeoff was
+  written → the result), beside the pty's own floor measured in the same run (a one-byte round
+  trip to an echoing process through pyserial). The machine is shared, so the figures go to
+  extra_info and the assertions keep a wide margin (10× the 5 ms spec for the p99);
 - ``--fast``: at least 50× real time with no frame lost, the ratio measured in the same run.
 """
+import os
+import select
+import subprocess
+import sys
+import time
+import tty
 from pathlib import Path
 
-import pytest
-from figures import figure
+import numpy as np
+from figures import figure as describe
 
 from hil import spec
 from hil.bench import Settings, loads, replay
@@ -24,10 +30,11 @@ gap_s = 0.2
 rate_hz = 1000
 plates = 2
 [[trials]]
-test = "cmj"
-count = 2
+test = "run"
+count = 4
 seed = 61
-mass_range_kg = [60, 90]
+mass_kg = [60, 70, 80, 90]
+options = { speed_m_s = 5.0, duration_s = 9.0 }
 """
 
 THROUGHPUT = """
@@ -43,44 +50,82 @@ seed = 71
 mass_range_kg = [50, 110]
 """
 
+ECHO = ("import serial, sys\nport = serial.Serial(sys.argv[1], timeout=5)\nprint('ready', flush=True)\n"
+        "while b := port.read(1):\n    port.write(b)")
 
-def _run(text: str, directory: Path, fast: bool, url: str = "emulated") -> dict:
-    record, _ = replay(loads(text), directory, Settings(plate_url=url, fast=fast, progress=False))
+
+def _run(text: str, directory: Path, fast: bool) -> dict:
+    record, _ = replay(loads(text), directory, Settings(fast=fast, progress=False))
     return record.to_dict()
 
 
-@pytest.mark.parametrize("url", ["emulated", "emulated+scpi"], ids=["pty", "tcp"])
-def test_end_to_end_latency_real_time_dual_plate(benchmark, tmp_path, url):
-    record = benchmark.pedantic(_run, args=(LATENCY, tmp_path, False, url), rounds=1, iterations=1)
-    latency, samples = record["latency"], record["latency"]["transport"]
-    figure(benchmark, "result_latency_p99", 1000 * latency["p99_s"], "ms",
-           between="emulator write of the last sample a result needs → result emitted", url=url)
-    benchmark.extra_info.update(
-        results=latency["count"], result_p50_ms=1000 * latency["p50_s"],
-        result_p99_ms=1000 * latency["p99_s"], result_max_ms=1000 * latency["max_s"],
-        samples=samples["count"], sample_p50_ms=1000 * samples["p50_s"],
-        sample_p99_ms=1000 * samples["p99_s"], sample_max_ms=1000 * samples["max_s"])
-    print(f"\nresult latency p50 {1000 * latency['p50_s']:.2f} ms, p99 {1000 * latency['p99_s']:.2f} ms "
-          f"({latency['count']} results); sample latency p50 {1000 * samples['p50_s']:.2f} ms, "
-          f"p99 {1000 * samples['p99_s']:.2f} ms ({samples['count']} samples)")
-    assert [t["status"] for t in record["trials"]] == ["pass", "pass"]
-    assert record["frames"]["lost"] == 0 and samples["count"] > 7000
-    assert latency["count"] == 2
-    # Two results make a "p99" that is their max, and a shared host under load moves it past
-    # 5 ms (measured 5.4–10 ms at load 8 on 2 cores, 1.5–1.7 ms quiet): the spec verdict is
-    # reported; only a gross regression, 4× the spec, fails.
-    benchmark.extra_info["spec_p99_under_5_ms"] = latency["p99_s"] < spec.LATENCY_P99_S
-    assert latency["max_s"] < 4 * spec.LATENCY_P99_S
+def pty_round_trips(count: int = 300) -> np.ndarray:
+    """Seconds for one byte to go to an echoing process over a pseudo-terminal and back: what
+    the pty and two process wake-ups cost, whatever the bench does."""
+    master, slave = os.openpty()
+    tty.setraw(master)
+    echo = subprocess.Popen([sys.executable, "-c", ECHO, os.ttyname(slave)], stdout=subprocess.PIPE)
+    try:
+        assert _ready(echo.stdout.fileno()) and echo.stdout.readline() == b"ready\n"
+        trips = []
+        for _ in range(count):
+            began = time.monotonic_ns()
+            os.write(master, b"x")
+            assert _ready(master), "the echo did not answer within 5 s"
+            os.read(master, 1)
+            trips.append((time.monotonic_ns() - began) / 1e9)
+        return np.array(trips)
+    finally:
+        echo.kill()
+        echo.wait(timeout=10)
+        echo.stdout.close()
+        os.close(master)
+        os.close(slave)
+
+
+def _ready(fd: int, timeout_s: float = 5.0) -> bool:
+    return bool(select.select([fd], [], [], timeout_s)[0])
+
+
+def _ms(value):
+    return None if value is None else round(1000 * value, 3)
+
+
+def test_end_to_end_latency_real_time_dual_plate_over_pty(benchmark, tmp_path):
+    floor = pty_round_trips()
+    record = benchmark.pedantic(_run, args=(LATENCY, tmp_path, False), rounds=1, iterations=1)
+    floor_after = pty_round_trips()  # the machine's load moves during the run: measure both ends
+    trips = np.concatenate([floor, floor_after])
+    compute, movement, samples = (record["latency"][k] for k in ("compute", "movement", "sample"))
+    figures = {"pty_round_trip": {"count": trips.size, "p50_ms": _ms(np.percentile(trips, 50)),
+                                  "p99_ms": _ms(np.percentile(trips, 99)), "max_ms": _ms(trips.max())}}
+    for name, figure in (("compute", compute), ("movement", movement), ("sample", samples)):
+        figures[name] = {"count": figure["count"], "p50_ms": _ms(figure["p50_s"]),
+                         "p99_ms": _ms(figure["p99_s"]), "max_ms": _ms(figure["max_s"])}
+    figures["compute_p99_above_floor_ms"] = round(
+        figures["compute"]["p99_ms"] - figures["pty_round_trip"]["p50_ms"], 3)
+    describe(benchmark, "compute_latency_p99", figures["compute"]["p99_ms"], "ms",
+             between="emulator write of the last sample a result needs → result emitted")
+    benchmark.extra_info.update(figures, load_average=os.getloadavg()[0])
+    print("\n" + "\n".join(f"{name}: {value}" for name, value in figures.items()))
+    assert all(t["status"] == "pass" for t in record["trials"])  # accuracy, whatever the load
+    assert record["frames"]["lost"] == 0 and samples["count"] > 30_000
+    # ≥ 100 step results: a real p99, and no latency that cannot be real
+    assert compute["count"] >= 100 and compute["statistic"] == "p99" and compute["measurable"]
+    assert movement["count"] >= 100 and movement["measurable"] and samples["measurable"]
+    assert compute["p99_s"] < 10 * spec.LATENCY_P99_S  # the spec is 5 ms; measured, not asserted
+    assert movement["p99_s"] < spec.MOVEMENT_LATENCY_S
 
 
 def test_sustained_fast_replay_at_least_50x_real_time_without_loss(benchmark, tmp_path):
     record = benchmark.pedantic(_run, args=(THROUGHPUT, tmp_path, True), rounds=1, iterations=1)
     timing, frames = record["timing"], record["frames"]
-    figure(benchmark, "fast_replay_speed", timing["speed_x_real_time"], "× real time")
+    describe(benchmark, "fast_replay_speed", timing["speed_x_real_time"], "× real time")
     benchmark.extra_info.update(data_s=timing["data_s"], stream_s=timing["stream_s"],
                                 speed_x_real_time=timing["speed_x_real_time"], **frames)
     print(f"\n{timing['data_s']:.1f} s of data in {timing['stream_s']:.2f} s: "
           f"{timing['speed_x_real_time']:.0f}× real time; frames {frames}")
     assert frames["sent"] == frames["received"] and frames["lost"] == frames["corrupt"] == 0
     assert all(t["status"] == "pass" for t in record["trials"])
+    assert record["latency"]["sample"]["measurable"]  # per-tick write times, also in --fast
     assert timing["speed_x_real_time"] >= 50
