@@ -18,14 +18,11 @@ from scipy.constants import g as G  # standard gravity, 9.80665 m/s² (METRICS.m
 
 MIN_PASS_RATE = 0.95  # a metric meets the spec when ≥95 % of trials are inside its tolerance
 LATENCY_P99_S = 0.005  # end to end at 1000 Hz, dual plate, over the pseudo-terminal (issue 4)
-<<<<<<< HEAD
 SPEC_RATES_HZ = (500.0, 1000.0, 2000.0)  # the spec holds at 500–2000 Hz ...
 SPEC_MASS_RANGE_KG = (45.0, 120.0)  # ... for body masses 45–120 kg
-=======
 MOVEMENT_LATENCY_S = 1.0  # the movement's true end → its result: the clinician sees the jump before the athlete steps back
 P99_MIN_COUNT = 100  # a p99 needs this many values; below, the maximum is reported and held to the limit
 MIN_SCORED = 0.5  # share of a replay's trials that must be scored (not flagged) for its verdict to mean something
->>>>>>> main
 
 
 @dataclass(frozen=True)
