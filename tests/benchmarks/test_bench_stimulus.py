@@ -31,7 +31,7 @@ def test_stimulus_chain_latency(benchmark, tmp_path):
         return record.to_dict()
 
     record = benchmark.pedantic(run, rounds=1, iterations=1)
-    latency, transport = record["latency"], record["latency"]["transport"]
+    latency, transport = record["latency"]["compute"], record["latency"]["sample"]
     figure(benchmark, "stimulus_result_latency_p50", 1000 * latency["p50_s"], "ms",
            between="stimulus out of the generators → result emitted", results=latency["count"],
            sample_p50_ms=1000 * transport["p50_s"], sample_p99_ms=1000 * transport["p99_s"],
