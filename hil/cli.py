@@ -381,6 +381,64 @@ def _run_conformance(args: argparse.Namespace) -> int:
     return EXIT_OUT_OF_SPEC if failed else EXIT_OK
 
 
+def _add_block(sub: argparse._SubParsersAction) -> None:
+    """``forcebench block`` (owned by sim/block.py and hil/block/)."""
+    parser = sub.add_parser(
+        "block", help="simulate training blocks, test them on the plate and decide as a clinic would",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run a training-block scenario (scenarios/blocks/*.toml): weeks of running and\n"
+                    "prehab per athlete (SimPy), plate tests from the athletes' tissue state through\n"
+                    "the simulated sensor (or --plate URL through the bench) and the analysis, and\n"
+                    "the clinician's rule applied to the true and to the measured metrics. Writes\n"
+                    "DIR/block.json (per athlete: sessions, weekly decisions, daily load series;\n"
+                    "summary: decision agreement, test-retest MDC, detection power) and PNGs.",
+        epilog="examples:\n"
+               "  forcebench block scenarios/blocks/achilles_return.toml --out reports/achilles\n"
+               "  forcebench block scenarios/blocks/cohort.toml --athletes 100 --out reports/cohort\n"
+               "  forcebench block scenarios/blocks/mileage_spike.toml --plate emulated --fast\n"
+               "  forcebench block scenarios/blocks/cohort.toml --athletes 1000 --no-traces\n"
+               "exit status: 0 written, 2 bad scenario or arguments (one line on standard error)")
+    parser.add_argument("scenario", metavar="SCENARIO", help="block scenario file (TOML)")
+    parser.add_argument("--athletes", metavar="N", help="number of athletes (default: the scenario's)")
+    parser.add_argument("--seed", metavar="S", help="random seed (default: the scenario's); same seed, same block")
+    parser.add_argument("--plate", metavar="URL",
+                        help="stream test days through this plate (emulated, emulated+scpi, a serial "
+                             "port, a VISA resource); default: the simulated sensor")
+    parser.add_argument("--fast", action="store_true",
+                        help="emulated plates stream as fast as the host reads (the simulated sensor "
+                             "always runs as fast as it can)")
+    parser.add_argument("--no-traces", action="store_true",
+                        help="test days give the model's values: no traces, no plate (fast cohorts)")
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                        help="give up on a plate silent for this long (default 10 s)")
+    parser.add_argument("--out", metavar="DIR", help="output directory (default: reports/block-<scenario>)")
+    parser.set_defaults(run=_run_block)
+
+
+def _run_block(args: argparse.Namespace) -> int:
+    from hil.block import BlockSettings, run
+
+    def whole(flag: str, text: str | None, low: int) -> int | None:
+        if text is None:
+            return None
+        try:
+            value = int(text)
+        except ValueError:
+            raise UsageError(f"{flag} must be a whole number, got {text!r}") from None
+        if value < low:
+            raise UsageError(f"{flag} must be at least {low}, got {value}")
+        return value
+
+    if args.no_traces and args.plate:
+        raise UsageError("--no-traces and --plate exclude each other (no traces, nothing to stream)")
+    if not 0 < args.timeout <= 3600:
+        raise UsageError(f"--timeout must be between 0 and 3600 s, got {args.timeout:g}")
+    settings = BlockSettings(athletes=whole("--athletes", args.athletes, 1), seed=whole("--seed", args.seed, 0),
+                             plate_url=args.plate, fast=args.fast, traces=not args.no_traces,
+                             timeout_s=args.timeout)
+    return run(args.scenario, args.out, settings)
+
+
 def _add_realism(sub: argparse._SubParsersAction) -> None:
     """``forcebench realism`` (hil/realism.py)."""
     from hil.analysis import TESTS
@@ -567,7 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulation and hardware-in-the-loop test bench for force plates.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_simulate, _add_analyse, _add_realism, _add_emulate, _add_replay,
-                _add_platecheck, _add_calibrate, _add_check, _add_conformance):
+                _add_platecheck, _add_calibrate, _add_check, _add_block, _add_conformance):
         add(sub)
     # one line on bad arguments, never argparse's usage block (exit status 2 either way)
     parser.error = _one_line_error("")  # type: ignore[method-assign]
