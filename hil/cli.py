@@ -1,7 +1,8 @@
 """The ``forcebench`` command: parses arguments and calls the modules that do the work.
 
 Exit statuses: 0 done; 1 the bench found something out of spec; 2 unusable input or arguments
-(one line on standard error); 3 the analysis refused.
+(one line on standard error); 3 the analysis refused; 70 a fault of the program itself (one
+line naming the log file that holds the traceback); 130 interrupted.
 """
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import argparse
 import sys
 
 EXIT_OK, EXIT_OUT_OF_SPEC, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
+EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE: our bug, not the user's input
+MAX_ERROR_CHARS = 300  # an error line echoes at most this much (a 10 MB header is not echoed)
 
 
 class UsageError(Exception):
@@ -68,9 +71,62 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
 def _one_line_error(command: str):
     """argparse's error handler, printing one line instead of the usage block."""
     def error(message: str):
-        print(f"forcebench{' ' + command if command else ''}: error: {message}", file=sys.stderr)
+        print(f"forcebench{' ' + command if command else ''}: error: {_shortened(message)}",
+              file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
     return error
+
+
+def _shortened(message: str) -> str:
+    """One line of at most MAX_ERROR_CHARS: what the user typed or sent may be anything."""
+    line = " ".join(str(message).split())
+    if len(line) <= MAX_ERROR_CHARS:
+        return line
+    return f"{line[:MAX_ERROR_CHARS - 40]}… ({len(line) - MAX_ERROR_CHARS + 40} characters cut)"
+
+
+def _is_users(error: BaseException) -> bool:
+    """Input the user can fix: files and ports (OSError), undecodable text, and a ValueError
+    that sim or hil raised on purpose (our error classes, or a message raised in our own code).
+    A ValueError from inside numpy or another library, a TypeError, an IndexError... is a fault
+    of the program."""
+    if isinstance(error, (UsageError, OSError, UnicodeError)):
+        return True
+    if not isinstance(error, ValueError):
+        return False
+    if type(error).__module__.split(".")[0] in ("hil", "sim"):
+        return True
+    innermost = error.__traceback__
+    while innermost is not None and innermost.tb_next is not None:
+        innermost = innermost.tb_next
+    if innermost is None:
+        return False
+    from pathlib import Path
+
+    raised_in = Path(innermost.tb_frame.f_code.co_filename).resolve()
+    ours = Path(__file__).resolve().parent  # hil/, and sim/ beside it
+    return any(raised_in.is_relative_to(root) for root in (ours, ours.parent / "sim"))
+
+
+def _internal_error(error: BaseException) -> int:
+    """Our own fault: the traceback goes to a log file, the user gets one line naming it."""
+    import datetime
+    import os
+    import tempfile
+    import traceback
+
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = os.path.join(tempfile.gettempdir(), f"forcebench-crash-{stamp}-{os.getpid()}.log")
+    try:
+        with open(path, "w", encoding="utf-8") as log:
+            log.write(f"forcebench {' '.join(sys.argv[1:])}\n")
+            traceback.print_exception(error, file=log)
+        where = f"traceback in {path}"
+    except OSError as why:
+        where = f"and the traceback could not be written to {path}: {why.strerror}"
+    print(f"forcebench: internal error (a fault of forcebench, not of your input): "
+          f"{_shortened(f'{type(error).__name__}: {error}')}; {where}", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
@@ -169,11 +225,14 @@ def _run_analyse(args: argparse.Namespace) -> int:
 
     from hil.analysis import analyse
     from hil.analysis.readers import Selection, load
+    from hil.analysis.signal import OPTION_RANGES
     from hil.report import analysis_table
 
-    for flag, value in (("--body-mass", args.body_mass), ("--drop-height", args.drop_height)):
-        if value is not None and not (value > 0 and value < float("inf")):
-            raise UsageError(f"{flag} must be a positive number, got {value}")
+    for flag, name, value in (("--body-mass", "body_mass_kg", args.body_mass),
+                              ("--drop-height", "drop_height_m", args.drop_height)):
+        low, high = OPTION_RANGES[name]
+        if value is not None and not low <= value <= high:
+            raise UsageError(f"{flag} must be {low:g}–{high:g}, got {value:g}")
     if Path(args.path + ".json").is_file() and args.path.endswith(".bin"):
         recording = _raw_recording(args.path, args.rate, args.calibration)
     elif args.calibration:
@@ -279,6 +338,9 @@ def _run_replay(args: argparse.Namespace) -> int:
 
     if not 0 < args.timeout <= 3600:
         raise UsageError(f"--timeout must be between 0 and 3600 s, got {args.timeout:g}")
+    if args.plate is not None and not args.plate.strip():
+        raise UsageError("--plate is empty: give a plate URL (emulated, emulated+scpi, a serial "
+                         "port or a VISA resource) or leave the option out")
     from hil.stimulus.bridge import parse_bridge
 
     if not 0 < args.clock_ppm_limit < 1e5:
@@ -635,18 +697,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    import numpy as np
+
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse itself exits 2 with one line on bad arguments
     try:
-        return int(args.run(args) or 0)
+        # bad samples are reported as quality issues, bad replies as errors: the warnings of
+        # numpy and the VISA libraries would only be noise on the way
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return int(args.run(args) or 0)
     except KeyboardInterrupt:
         print("forcebench: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
-    except (UsageError, ValueError, OSError) as error:
-        # ValueError covers SimulationError and AnalysisInputError; OSError covers files and ports
-        print(f"forcebench: error: {error}", file=sys.stderr)
+    except Exception as error:  # noqa: BLE001 - every failure ends as one line
+        if not _is_users(error):
+            return _internal_error(error)
+        print(f"forcebench: error: {_shortened(error)}", file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -25,6 +25,14 @@ TEXT, EMULATED_TEXT = "text:", "emulated+text:"
 SERIAL_PREFIXES = ("/dev/", "socket://", "rfc2217://", "loop://", "spy://", "alt://", "hwgrep://")
 
 
+RAW = "raw:"  # raw:PATH, or any PATH ending in .bin: a raw record played back
+
+
+def is_raw(url: str) -> bool:
+    """True for a raw record (``raw:PATH`` or ``PATH.bin``) to be played back as a plate."""
+    return url.strip().startswith(RAW) or url.strip().endswith(".bin")
+
+
 def is_emulated(url: str) -> bool:
     """True for the URLs that start an emulator of our own (so its source and faults are ours)."""
     base = miscalibration.split_url(url)[0]
@@ -71,6 +79,9 @@ def _open(url: str, source, fast: bool, faults, timing_log, timeout: float, seed
                               counter_start, layout, query)
     if source is not None or fast or tuple(faults) or timing_log or once:
         raise PlateUrlError(f"emulator options need an emulated plate URL, not {url!r}")
+    if is_raw(url):
+        from .acquire import RawPlate
+        return RawPlate(url[len(RAW):] if url.startswith(RAW) else url)
     if url.startswith(TEXT):
         from .drivers.text_plate import TextPlate
         path, at, port = url[len(TEXT):].rpartition("@")
@@ -86,8 +97,8 @@ def _open(url: str, source, fast: bool, faults, timing_log, timeout: float, seed
         return SerialPlate(url, timeout)
     raise PlateUrlError(f"unknown plate URL {url!r}: use emulated, emulated+scpi, a serial "
                         "port or pyserial URL (/dev/..., socket://, rfc2217://, loop://), "
-                        "a VISA resource (TCPIP::host::port::SOCKET), text:PLATE_FILE@PORT "
-                        "or emulated+text:PLATE_FILE")
+                        "a VISA resource (TCPIP::host::port::SOCKET), text:PLATE_FILE@PORT, "
+                        "emulated+text:PLATE_FILE or a raw record (raw:PATH, PATH.bin)")
 
 
 def _plate_file(path: str):

@@ -29,10 +29,11 @@ def _figure(width: float, height: float):
 
 
 def _save(figure, path: str | Path) -> Path:
+    from hil.report import replace_whole
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="png")
-    return path
+    return replace_whole(path, lambda partial: figure.savefig(partial, format="png"))
 
 
 def plot_trace(path: str | Path, time: np.ndarray, force: np.ndarray, *,

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -42,16 +43,29 @@ def write(directory: str | Path, record: Mapping[str, Any], traces: Sequence[Tra
     skipped = plots_available()
     pngs = [] if skipped else write_plots(directory, record, traces, latencies_s or {})
     record = {**record, "plots": {"files": [p.name for p in pngs], "skipped": skipped}}
-    return [write_json(directory / "report.json", record),
-            write_junit(directory / "report.xml", record)] + pngs
+    xml = write_junit(directory / "report.xml", record)
+    return [write_json(directory / "report.json", record), xml] + pngs  # report.json last: it
+    # is there only when the whole report is
+
+
+def replace_whole(path: Path, write: Callable[[Path], Any]) -> Path:
+    """``write`` into a temporary file beside ``path``, flushed to disk, then renamed over it:
+    a reader (or a full disk) never leaves half a file that looks complete."""
+    partial = path.with_name(path.name + ".part")
+    try:
+        write(partial)
+        with open(partial, "rb") as done:
+            os.fsync(done.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def write_json(path: Path, record: Mapping[str, Any]) -> Path:
-    # written whole then renamed, so a reader never sees half a report
-    partial = path.with_suffix(".json.part")
-    partial.write_text(json.dumps(_plain(record), indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    partial.replace(path)
-    return path
+    text = json.dumps(_plain(record), indent=2, allow_nan=False) + "\n"
+    return replace_whole(path, lambda partial: partial.write_text(text, encoding="utf-8"))
 
 
 def _plain(value: Any) -> Any:
@@ -175,8 +189,8 @@ def latency_text(figure: Mapping[str, Any]) -> str:
 def write_junit(path: Path, record: Mapping[str, Any]) -> Path:
     tree = junit(record)
     ET.indent(tree)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
-    return path
+    return replace_whole(path, lambda partial: tree.write(partial, encoding="utf-8",
+                                                          xml_declaration=True))
 
 
 def write_plots(directory: Path, record: Mapping[str, Any], traces: Sequence[Trace],

@@ -83,7 +83,11 @@ def test_refused_analysis_exits_3_with_the_reasons(tmp_path):
     (b"700\n701\n", [], "sample rate unknown"),
     (b"time,fz\n0,700\n0.001,701\n0.002,702\n", ["--rate", "500"], "disagrees"),
     (b"time,fz\n0,700\n0.001,701\n0.003,702\n", [], "non-uniform time"),
-    (b"700\n701\n", ["--rate", "1000", "--body-mass", "-70"], "--body-mass must be a positive"),
+    (b"700\n701\n", ["--rate", "1000", "--body-mass", "-70"], "--body-mass must be 10–400"),
+    (b"700\n701\n", ["--rate", "1000", "--body-mass", "1e-300"], "--body-mass must be 10–400"),
+    (b"700\n701\n", ["--rate", "1000", "--drop-height", "30"], "--drop-height must be 0.02–1.5"),
+    (b"700\n1e300\n", ["--rate", "1000"], "is outside ±100 kN"),
+    (b"700\n701\n", ["--rate", "1e300"], "is outside 10 Hz – 100 kHz"),
 ])
 def test_unusable_input_exits_2_with_one_line(tmp_path, content, args, fragment):
     path = tmp_path / "bad.csv"

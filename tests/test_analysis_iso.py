@@ -34,7 +34,7 @@ def test_needs_only_samples_up_to_needed_until_and_refuses_an_unreleased_hold():
     cut = int(round(whole.needed_until_s * rate)) + 1
     assert cut < force.size
     assert analyse(force[:cut], rate, "iso").to_dict() == whole.to_dict()
-    holding = analyse(force[:cut - 10], rate, "iso")
+    holding = analyse(force[:int(round(whole.events["release_s"] * rate)) - 10], rate, "iso")
     assert holding.refused and [i.code for i in holding.issues] == ["no_release"]
 
 

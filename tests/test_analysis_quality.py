@@ -251,3 +251,31 @@ def test_an_infinite_plateau_is_nonfinite_not_saturation():
         signal = prepare(x, RATE)
     assert [i.code for i in signal.issues] == ["nonfinite_samples", "nonfinite_samples"]
     assert signal.bad[13:20].all()
+
+
+@pytest.mark.parametrize("recorded, asked", [("cmj", "sj"), ("sj", "cmj"), ("cmj", "iso"),
+                                             ("sj", "iso"), ("hops", "iso"), ("hops", "cmj"),
+                                             ("hops", "sj")])
+def test_a_recording_of_another_movement_is_a_movement_mismatch(recorded, asked):
+    """A countermovement jump analysed as a squat jump (or the reverse), a flight inside an
+    isometric hold, a rebound after a single jump: a quality issue, never 'quality ok'."""
+    flagged = 0
+    for seed in (3, 4, 5):
+        tr = trial(recorded, seed=seed)
+        result = analyse(total(tr), RATE, asked)
+        assert not result.quality["ok"]  # a refusal (nothing found to measure) also will do
+        found = [i for i in result.issues if i.code == "movement_mismatch"]
+        assert found or result.refused
+        flagged += bool(found)
+        assert all(0 <= i.start_s <= i.end_s <= tr.time[-1] for i in found)
+    assert flagged >= 2
+
+
+@pytest.mark.parametrize("test", ["cmj", "sj", "iso", "hops", "dj"])
+def test_the_movement_asked_for_is_no_mismatch(test):
+    for seed in range(6):
+        tr = simulate(test, rate_hz=RATE, noise="high" if seed % 2 else "typical", seed=seed,
+                      sway=seed % 3 == 0)
+        options = {"drop_height_m": 0.30} if test == "dj" else {}
+        result = analyse(total(tr), RATE, test, **options)
+        assert "movement_mismatch" not in [i.code for i in result.issues], (test, seed)

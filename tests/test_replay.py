@@ -1,9 +1,13 @@
 """``forcebench replay`` end to end: real emulator processes, a real pseudo-terminal and a real
 TCP socket (pyvisa-py), faults, exit statuses and bad input."""
+import contextlib
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -276,7 +280,7 @@ def test_the_command_prints_no_traceback(tmp_path):
 def test_a_plate_that_stops_mid_run_is_reported_not_waited_for(tmp_path, capsys):
     text = ONE_CMJ.format(latency=5, count=2) + '[[faults]]\nkind = "stall"\nat = 3.0\nfor = 30\n'
     started = time.monotonic()
-    status, out, _ = _replay(capsys, _scenario(tmp_path, text), "--fast", "--timeout", "1",
+    status, out, _ = _replay(capsys, _scenario(tmp_path, text), "--fast", "--timeout", "3",
                              "--report", tmp_path / "out")
     assert time.monotonic() - started < 20
     record = _report(tmp_path / "out")
@@ -284,3 +288,173 @@ def test_a_plate_that_stops_mid_run_is_reported_not_waited_for(tmp_path, capsys)
     assert any("stopped streaming" in i["message"] for i in record["acquisition_issues"])
     assert [t["status"] for t in record["trials"]] == ["fail", "fail"]
     assert 2.9 < record["timing"]["data_s"] <= 3.0  # every frame before the stall, none after
+
+
+@pytest.mark.parametrize("fault, code", [
+    ('kind = "dead_cell"\nplate = 1\ncell = 2\nat = 7.0', "dead_cell"),
+    ('kind = "stick"\nplate = 0\ncell = 0\nat = 7.0', "dead_cell"),
+    ('kind = "skew"\nppm = 3000', "clock_drift"),
+])
+def test_a_fault_that_starts_mid_run_flags_every_trial_after_it(fault, code, tmp_path, capsys):
+    """No truth needed: the acquisition sees the cell die or stick (or the clocks part) and
+    every trial from then on is flagged, not scored with wrong numbers."""
+    text = ONE_CMJ.format(latency=5, count=4).replace(
+        "[check]", f'[check]\nexpect_issues = ["{code}"]\nmin_scored = 0.2')
+    status, out, _ = _replay(capsys, _scenario(tmp_path, text + f"[[faults]]\n{fault}\n"), "--fast",
+                             "--report", tmp_path / "out")
+    record = _report(tmp_path / "out")
+    (issue,) = [i for i in record["acquisition_issues"] if i["code"] == code]
+    assert record["timing"]["data_s"] - issue["end_s"] < 0.2  # to the end of the stream
+    for trial in record["trials"]:
+        end = (trial["start_sample"] + trial["samples"]) / 1000
+        hit = end > issue["start_s"]
+        assert trial["status"] == ("flagged" if hit else "pass"), (trial["label"], issue)
+        assert (code in [i["code"] for i in trial["quality"]["issues"]]) == hit
+    scored = any(t["status"] == "pass" for t in record["trials"])
+    assert status == (0 if scored else 1) and record["trials"][-1]["status"] == "flagged", out
+    assert scored or "nothing verified" in out  # every trial flagged: nothing was verified
+
+
+def _emulator_children() -> list[int]:
+    """Our emulator processes (children of this test process), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            status = (entry / "status").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        parent = next((line.split()[1] for line in status.splitlines() if line.startswith("PPid:")), "")
+        if parent == str(os.getpid()) and b"emulate" in command:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("url, how", [("emulated", signal.SIGKILL),  # process killed, cable pulled
+                                      ("emulated+scpi", signal.SIGSTOP)])  # VISA read times out
+def test_a_plate_that_dies_mid_run_leaves_a_report_of_what_finished(url, how, tmp_path, capsys):
+    """Real time, 3 trials; the plate dies during the second: exit 1, report.json with the
+    finished trial scored, the gap and the reason; the raw record closed and replayable."""
+    text = ONE_CMJ.format(latency=50, count=3)
+    victims: list[int] = []
+
+    def kill_later():
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not victims:
+            time.sleep(0.1)
+            victims.extend(_emulator_children())
+        raw, size = tmp_path / "out" / "raw.bin", 6 * 2000 * protocol.frame_size(protocol.CELLS)
+        while time.monotonic() < deadline and (not raw.exists() or raw.stat().st_size < size):
+            time.sleep(0.05)  # until 6 s of data arrived: the first trial (5 s) is complete
+        for pid in victims:
+            os.kill(pid, how)
+
+    killer = threading.Thread(target=kill_later, daemon=True)
+    killer.start()
+    try:
+        status, out, err = _replay(capsys, _scenario(tmp_path, text), "--plate", url,
+                                   "--timeout", "5", "--report", tmp_path / "out")
+    finally:
+        killer.join(timeout=60)
+        for pid in victims:
+            if how == signal.SIGSTOP:
+                with contextlib.suppress(ProcessLookupError):  # the bench may have ended it
+                    os.kill(pid, signal.SIGCONT)
+    assert status == 1, out + err
+    record = _report(tmp_path / "out")
+    assert "the plate was lost mid-run" in record["reasons"][0] and "lost mid-run" in out
+    lost = [i for i in record["acquisition_issues"] if "the plate was lost" in i["message"]]
+    assert lost and lost[0]["code"] == "disconnect" and lost[0]["start_s"] > 5
+    first, *others = record["trials"]
+    assert first["status"] == "pass" and first["checks"]  # finished before: scored
+    assert all(t["status"] == "fail" for t in others)
+    assert 6 <= record["timing"]["data_s"] < 12
+    raw = tmp_path / "out" / "raw.bin"
+    assert _raw_frames(tmp_path / "out") == record["frames"]["received"] > 0
+    assert raw.with_name("raw.bin.json").exists()
+
+
+def test_a_report_directory_holding_a_run_is_refused(tmp_path, capsys):
+    path = _scenario(tmp_path, ONE_CMJ.format(latency=5, count=1))
+    status, _, _ = _replay(capsys, path, "--fast", "--report", tmp_path / "out")
+    before = (tmp_path / "out" / "raw.bin").read_bytes()
+    status, out, err = _replay(capsys, path, "--fast", "--report", tmp_path / "out")
+    assert status == 2 and out == "" and "already holds a run" in err
+    assert (tmp_path / "out" / "raw.bin").read_bytes() == before  # the first run's record intact
+
+
+def test_without_report_each_run_gets_its_own_directory_and_latest_points_at_it(tmp_path, capsys,
+                                                                               monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = _scenario(tmp_path, ONE_CMJ.format(latency=5, count=1), name="twice")
+    runs = []
+    for _ in range(2):
+        status, out, _ = _replay(capsys, path, "--fast")
+        assert status == 0, out
+        runs.append(out.strip().splitlines()[-1].split("report in ")[1].split("/report.json")[0])
+    first, second = (Path(run) for run in runs)
+    assert first != second and first.parent == second.parent == Path("reports/twice")
+    assert (first / "raw.bin").exists() and (second / "raw.bin").exists()
+    assert (Path("reports/twice/latest")).resolve() == second.resolve()
+    assert json.loads((Path("reports/twice/latest") / "report.json").read_text())["verdict"] == "pass"
+
+
+def test_two_replays_into_one_folder_never_interleave(tmp_path):
+    """Real processes: the second replay into the same folder, started while the first is
+    streaming (in real time), is refused at once; the first finishes untouched."""
+    path = _scenario(tmp_path, ONE_CMJ.format(latency=50, count=1))
+    command = [sys.executable, "-m", "hil.cli", "replay", str(path), "--report", str(tmp_path / "out")]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "out" / "raw.bin").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the first is streaming
+        second = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2 and "being written by another replay" in second.stderr
+        assert f"pid {first.pid}" in second.stderr
+        out, _ = first.communicate(timeout=60)
+    finally:
+        first.kill()
+    assert first.returncode == 0, out
+    assert _report(tmp_path / "out")["verdict"] == "pass"
+
+
+def test_a_full_disk_leaves_no_report_that_looks_complete_and_the_verdict_is_printed(
+        tmp_path, capsys, monkeypatch):
+    """The disk fills while the report is written (ENOSPC cannot be made here without root:
+    the JUnit writer is made to fail as a full disk would)."""
+    import errno
+
+    from hil import report
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(report.ET.ElementTree, "write", full)
+    path = _scenario(tmp_path, ONE_CMJ.format(latency=5, count=1))
+    status, out, err = _replay(capsys, path, "--fast", "--report", tmp_path / "out")
+    assert status == 1 and "PASS: the report was NOT written" in out
+    assert err.strip().splitlines()[-1] == (f"forcebench: error: the report could not be written "
+                                            f"to {tmp_path / 'out'}: No space left on device")
+    assert not list((tmp_path / "out").glob("report.*"))  # no half-written file left
+    assert (tmp_path / "out" / "raw.bin").stat().st_size > 0  # the raw record is kept
+
+
+def test_a_raw_record_replays_from_the_command_line(tmp_path, capsys):
+    """forcebench replay --plate raw.bin (or raw:PATH): the record of a faulty run goes through
+    acquisition and analysis again and gives the same frames, issues and verdict."""
+    text = FAULTS.format(expect='expect_issues = ["gap", "crc_error"]')
+    path = _scenario(tmp_path, text)
+    first_status, _, _ = _replay(capsys, path, "--fast", "--report", tmp_path / "live")
+    live = _report(tmp_path / "live")
+    for number, url in enumerate([tmp_path / "live" / "raw.bin", f"raw:{tmp_path / 'live' / 'raw.bin'}"]):
+        status, out, err = _replay(capsys, path, "--plate", url, "--report", tmp_path / f"again{number}")
+        again = _report(tmp_path / f"again{number}")
+        assert status == first_status, out + err
+        assert again["plate"]["identity"] == live["plate"]["identity"]  # the plate that made it
+        for key in ("received", "lost", "corrupt", "resyncs"):
+            assert again["frames"][key] == live["frames"][key], key
+        assert [t["status"] for t in again["trials"]] == [t["status"] for t in live["trials"]]
+        assert again["trials"][0]["measured"] == live["trials"][0]["measured"]
+    status, _, err = _replay(capsys, path, "--plate", tmp_path / "absent.bin", "--report", tmp_path / "x")
+    assert status == 2 and "cannot read raw recording" in err

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from hil.analysis.bridge import bridged
-from hil.analysis.events import EDGE_FIT_S, edge_time
+from hil.analysis.events import EDGE_FIT_S, RING_BRIDGE_S, edge_time, unloaded_runs
 from hil.analysis.result import Issue, Partial, refusal
 from hil.analysis.signal import G, Options, Signal, asymmetry
 from hil.analysis.weighing import Weighing, weigh, widen
@@ -19,6 +19,8 @@ ONSET_SD = 5.0  # onset: force leaves body weight by 5 SD of the weighing noise 
 RELEASE_FRACTION = 0.5  # the hold ends when net force falls below half of its maximum so far
 RFD_WINDOWS_S = (0.05, 0.1, 0.2)
 MIN_HOLD_S = 0.2  # a pull released sooner is a knock or a spike, not an isometric hold (2–5 s)
+FLIGHT_AFTER_RELEASE_S = 0.15  # a jump's takeoff follows its "release" this soon; a hold's never
+MIN_FLIGHT_RUN_S = 0.010  # shorter unloaded runs are noise dips, not flights
 # a pull under PRETENSION_BW (net, body weights) is a pre-tension or a re-positioning when a pull
 # at least PRETENSION_FACTOR times as strong follows within PRETENSION_LOOKAHEAD_S of its release
 # (recordings taken whole; maximal pulls reach 0.5–3 BW net, pre-tension ~0.3 BW)
@@ -92,6 +94,15 @@ def analyse(signal: Signal, options: Options) -> Partial:
             # peak_force_asym_pct: each plate's own peak over the hold, 100·(L − R)/max(L, R)
             metrics["peak_force_asym_pct"] = asymmetry(left, right)
     events["release_s"] = release / rate
+    checked = release + int(round(FLIGHT_AFTER_RELEASE_S * rate))  # may lie past the end
+    flights = unloaded_runs(total, rise, min(checked, total.shape[0]),
+                            bridge=int(RING_BRIDGE_S * rate))
+    flights = flights[flights[:, 1] - flights[:, 0] >= MIN_FLIGHT_RUN_S * rate]
+    if flights.shape[0]:
+        issues.append(Issue("movement_mismatch", f"the plate is unloaded at {flights[0, 0] / rate:.3f} s "
+                            "(a flight): this is a jump or a hop, not an isometric hold",
+                            flights[0, 0] / rate, flights[0, 1] / rate))
+    needed = max(needed, checked - 1)
     start_force = weight  # the onset is where the rise meets body weight: F(onset) = body weight
     for window in RFD_WINDOWS_S:
         end = onset + window * rate

@@ -46,6 +46,7 @@ ONSET_LOOKBACK_S = 0.03  # the trace back goes no further than this before the 5
 ONSET_QUIET_S = 0.030  # a spell within the band this long is still standing, not a passing crossing
 OWEN_STEP_BACK_S = 0.030  # integration starts this long before onset
 LANDING_WINDOW_S = 0.4  # the landing peak is sought this long after landing; results wait for it
+DIP_BW = 0.05  # a countermovement takes force this far below body weight (and 5 SD); a squat jump does not
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,9 @@ def analyse_jump(signal: Signal, countermovement: bool) -> Partial:
         issues.append(Issue("no_onset", "no quiet standing between stepping on and the jump",
                             jump.lead_in / rate, takeoff / rate))
         return _flight_only(signal, fl, metrics, events, issues)
+    mismatch = _movement_mismatch(total, w, body_weight, onset, peak_index, countermovement)
+    if mismatch:
+        issues.append(Issue("movement_mismatch", mismatch, onset / rate, peak_index / rate))
     events["onset_s"] = metrics["onset_s"] = onset / rate  # first sample of the movement (rule 3)
     events["takeoff_s"] = metrics["takeoff_s"] = takeoff / rate  # force meets the unloaded level
     metrics["time_to_takeoff_s"] = (takeoff - onset) / rate  # takeoff − onset
@@ -184,6 +188,7 @@ def analyse_jump(signal: Signal, countermovement: bool) -> Partial:
             _two_plates(signal, metrics, fl, w, onset, propulsion, c, takeoff)
 
     needed = landing(signal, fl, metrics, events, issues)
+    _rebound(signal, fl, needed, issues)
     return Partial(metrics=metrics, events=events, issues=tuple(issues), needed_until_s=needed)
 
 
@@ -191,7 +196,38 @@ def _flight_only(signal: Signal, fl: Flight, metrics: dict, events: dict, issues
     """The metrics that need no onset: takeoff, flight and landing."""
     events["takeoff_s"] = metrics["takeoff_s"] = fl.takeoff / signal.rate_hz  # force meets the unloaded level
     needed = landing(signal, fl, metrics, events, issues)
+    _rebound(signal, fl, needed, issues)
     return Partial(metrics=metrics, events=events, issues=tuple(issues), needed_until_s=needed)
+
+
+def _movement_mismatch(total: np.ndarray, w: Weighing, body_weight: float, onset: int,
+                       peak: int, countermovement: bool) -> str | None:
+    """Why the push does not look like the test asked for: a cmj dips below body weight before
+    it pushes (unweighting), a squat jump pushes from still (no dip)."""
+    dip = w.body_weight_n - float(np.fmin.reduce(total[onset:peak + 1])) if peak > onset else 0.0
+    deep = dip > max(ONSET_SD * w.sd_n, DIP_BW * body_weight)
+    if countermovement and not deep:
+        return (f"no countermovement: force dips only {dip:.0f} N below body weight before the "
+                "push; this looks like a squat jump, not a countermovement jump")
+    if not countermovement and deep:
+        return (f"a countermovement of {dip:.0f} N ({100 * dip / body_weight:.0f} % of body "
+                "weight) before the push; this looks like a countermovement jump, not a squat jump")
+    return None
+
+
+def _rebound(signal: Signal, fl: Flight, needed_s: float, issues: list) -> None:
+    """A flight inside the landing window: a rebound (hops, a drop jump), not a single jump."""
+    if fl.landing is None:
+        return
+    rate = signal.rate_hz
+    stop = min(int(round(needed_s * rate)) + 1, signal.total.shape[0])
+    runs = unloaded_runs(signal.total, fl.first_contact, stop, bridge=int(RING_BRIDGE_S * rate))
+    runs = runs[runs[:, 1] - runs[:, 0] >= MIN_RUN_S * rate]
+    if runs.shape[0]:
+        at = runs[0, 0] / rate
+        issues.append(Issue("movement_mismatch", f"another flight begins {at - fl.landing / rate:.3f} s "
+                            "after landing: a rebound (hops or a drop jump), not a single jump",
+                            at, runs[0, 1] / rate))
 
 
 def _onset(total: np.ndarray, rate: float, w: Weighing, first: int, peak: int) -> int | None:

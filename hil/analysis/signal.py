@@ -30,6 +30,11 @@ ZERO_BLOCK_S = 0.02  # an unzeroed plate shows as its lowest quiet block this lo
 ZERO_QUIET_N = 5.0  # ... (SD ≤ this) reading below −NEGATIVE_N: the empty plate's reading, its zero
 ZERO_BLOCKS = 3  # ... when that many blocks in a row agree
 STEP_FLOOR_N = 1e-6  # changes smaller than this are rounding, not an ADC step
+RATE_RANGE_HZ = (10.0, 100_000.0)  # force plates sample at 50 Hz – 10 kHz; wider is a unit mistake
+FORCE_LIMIT_N = 100_000.0  # the largest plates are rated to ~40 kN; beyond ±100 kN is not force in N
+# what the athlete or the set-up may tell the analysis (a child on a plate to a heavyweight;
+# a drop-jump box)
+OPTION_RANGES = {"body_mass_kg": (10.0, 400.0), "drop_height_m": (0.02, 1.5)}
 BAD_CODES = ("gap", "nonfinite_samples", "saturation")  # input issues that mark samples bad
 TESTS = ("cmj", "sj", "dj", "hops", "iso", "run")  # METRICS.md; one module each in hil.analysis
 
@@ -51,8 +56,9 @@ def check_rate(rate_hz: float) -> float:
         rate = float(rate_hz)
     except (TypeError, ValueError):
         raise AnalysisInputError(f"sample rate {rate_hz!r} is not a number") from None
-    if not np.isfinite(rate) or rate <= 0:
-        raise AnalysisInputError(f"sample rate must be a positive number of Hz, got {rate_hz!r}")
+    low, high = RATE_RANGE_HZ
+    if not low <= rate <= high:
+        raise AnalysisInputError(f"sample rate must be {low:g}–{high:g} Hz, got {rate_hz!r}")
     return rate
 
 
@@ -69,11 +75,11 @@ class Options:
     drop_height_m: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("body_mass_kg", "drop_height_m"):
+        for name, (low, high) in OPTION_RANGES.items():
             value = getattr(self, name)
             if value is not None and not (isinstance(value, (int, float, np.number))
-                                          and 0 < float(value) < float("inf")):
-                raise AnalysisInputError(f"{name} must be a positive number, got {value!r}")
+                                          and low <= float(value) <= high):
+                raise AnalysisInputError(f"{name} must be {low:g}–{high:g}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,11 @@ def prepare(force: np.ndarray, rate_hz: float) -> Signal:
         raise AnalysisInputError(f"force must be shaped (n,) or (n, 2), got {np.shape(force)}")
     if data.shape[0] < 2:
         raise AnalysisInputError("force has fewer than two samples")
+    finite = np.isfinite(data)
+    if finite.any() and np.abs(data[finite]).max() > FORCE_LIMIT_N:
+        where = int(np.argmax(np.where(finite, np.abs(data), 0).max(axis=1)))
+        raise AnalysisInputError(f"force {data[where].max():.3g} N at sample {where} is outside "
+                                 f"±{FORCE_LIMIT_N / 1000:g} kN")
     issues: list[Issue] = []
     for plate, column in enumerate(data.T):
         found = _unzeroed(column, rate)

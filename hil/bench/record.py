@@ -181,7 +181,7 @@ def write(directory: Path, record: ReplayRecord, traces: Sequence[report.Trace],
     return report.write(directory, plain, plotted, latencies_s)
 
 
-def summary(record: ReplayRecord, directory: Path) -> str:
+def summary(record: ReplayRecord, directory: Path, written: bool = True) -> str:
     """A few lines for people: counts, pass rates, latency, frames, verdict, where the report is."""
     c = record.counts
     lines = [f"{record.scenario['name']} on {record.plate['url']} "
@@ -202,5 +202,6 @@ def summary(record: ReplayRecord, directory: Path) -> str:
         lines.append(f"  {timing['data_s']:.1f} s of data streamed in {timing['stream_s']:.2f} s "
                      f"({timing['speed_x_real_time']:.1f}× real time)")
     lines += [f"  out of spec: {reason}" for reason in record.reasons]
-    lines.append(f"{record.verdict.upper()}: report in {directory}/report.json, report.xml")
+    lines.append(f"{record.verdict.upper()}: " + (f"report in {directory}/report.json, report.xml"
+                                                  if written else "the report was NOT written"))
     return "\n".join(lines)

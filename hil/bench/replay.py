@@ -6,17 +6,27 @@
 from __future__ import annotations
 
 import importlib.metadata
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from hil import report, spec
-from hil.bench import plan, record, score, stimulus, stream
+from hil.bench import plan, record, rundir, score, stimulus, stream
 from hil.bench.record import LatencyFigure, ReplayRecord, Timing
 from hil.bench.scenario import Scenario, load
 from hil.bench.settings import BenchError, Settings
+from hil.plates import is_raw
 from hil.progress import Progress
+
+
+class ReportNotWritten(OSError):
+    """The run finished but its report could not be written (a full disk, say)."""
+
+    def __init__(self, result: ReplayRecord, message: str) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 def replay(scenario: Scenario, report_dir: str | Path,
@@ -24,6 +34,9 @@ def replay(scenario: Scenario, report_dir: str | Path,
     """Run the scenario against the plate, write the report; (record, exit status 0 or 1)."""
     url = (settings.plate_url or (stimulus.EMULATED if settings.stimulus else scenario.url))
     rates = scenario.rates_hz
+    if is_raw(url) and len(rates) > 1:
+        raise BenchError(f"{scenario.source}: a raw record holds one stream, but the scenario has "
+                         f"{len(rates)} sample rates (their records are raw-<rate>hz.bin)")
     if settings.timing_log is not None and len(rates) > 1:
         raise BenchError(f"{scenario.source}: a timing log covers one stream, but the scenario "
                          f"has {len(rates)} sample rates")
@@ -62,6 +75,8 @@ def replay(scenario: Scenario, report_dir: str | Path,
             session += run.session_s
             traces.append(report.Trace(run.plan.label, np.arange(run.force.shape[0]) / rate,
                                        run.force, dict(run.trial.truth.events), trial.events))
+        if outcome.lost_plate is not None:  # the plate is gone: later streams cannot run
+            break
     latency = _latency(scenario, settings, outcomes, compute, movement, session)
     counts = score.count(trials, counted, scenario.check.min_scored)
     pass_rates = tuple(spec.pass_rates([c for checks in counted for c in checks],
@@ -69,6 +84,12 @@ def replay(scenario: Scenario, report_dir: str | Path,
     observed = {issue.code for o in outcomes for issue in o.issues}
     reasons = score.verdict(counts, pass_rates, trials, latency, scenario.check.expect_issues,
                             observed, settings.fast)
+    lost = next((o for o in outcomes if o.lost_plate is not None), None)
+    if lost is not None:
+        unstreamed = len(scenario.trials) - len(trials)
+        reasons.insert(0, f"the plate was lost mid-run after {lost.received_s:.3f} s of data "
+                          f"({lost.lost_plate})" + (f"; {unstreamed} trial(s) of later streams "
+                                                    "never ran" if unstreamed else ""))
     reasons += stimulus.clock_reasons(stimuli, settings.clock_ppm_limit)
     timing = Timing(sum(o.received_s for o in outcomes), sum(o.stream_s for o in outcomes),
                     sum(o.wall_s for o in outcomes))
@@ -86,9 +107,13 @@ def replay(scenario: Scenario, report_dir: str | Path,
         frames=sum((o.frames for o in outcomes), stream.Frames()),
         acquisition_issues=tuple(i for o in outcomes for i in o.issues), timing=timing,
         verdict="fail" if reasons else "pass", reasons=tuple(reasons))
-    record.write(directory, result, traces, {
-        "compute": compute, "movement": movement, "session": session,
-        "sample": np.concatenate([o.sample_latency_s for o in outcomes])})
+    try:
+        record.write(directory, result, traces, {
+            "compute": compute, "movement": movement, "session": session,
+            "sample": np.concatenate([o.sample_latency_s for o in outcomes])})
+    except OSError as error:  # a full disk: no report, but the run and its verdict stand
+        raise ReportNotWritten(result, f"the report could not be written to {directory}: "
+                                       f"{error.strerror or error}") from error
     return result, 1 if reasons else 0
 
 
@@ -126,13 +151,20 @@ def run(scenario_path: str | Path, report_dir: str | Path | None = None,
         settings: Settings = Settings(), write_source_only: bool = False) -> int:
     """``forcebench replay``: load, replay, print a summary; the exit status (0 or 1)."""
     scenario = load(scenario_path)
-    directory = Path(report_dir) if report_dir else Path("reports") / scenario.name
     if write_source_only:  # for a plate you start yourself: `forcebench emulate --source ...`
+        directory = Path(report_dir) if report_dir else Path("reports") / scenario.name
         directory.mkdir(parents=True, exist_ok=True)
         for rate in scenario.rates_hz:
             segment = plan.simulate_segment(scenario, rate)
             print(segment.write_source(directory / f"source{plan.stream_suffix(scenario, rate)}.npz"))
         return 0
-    result, status = replay(scenario, directory, settings)
+    with rundir.given(Path(report_dir)) if report_dir else \
+            rundir.fresh(Path("reports") / scenario.name) as directory:
+        try:
+            result, status = replay(scenario, directory, settings)
+        except ReportNotWritten as failed:  # the verdict still reaches the user
+            print(record.summary(failed.result, directory, written=False))
+            print(f"forcebench: error: {failed}", file=sys.stderr)
+            return 1
     print(record.summary(result, directory))
     return status

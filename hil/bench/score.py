@@ -21,6 +21,9 @@ from hil.bench.stream import TrialRun, written_at
 from sim.trial import Trial
 
 TIMING_ONLY = ("stall",)  # acquisition issues that delay samples but leave every value intact
+# acquisition issues that reach the analysis as missing (NaN) samples, which it must notice;
+# a dead cell or clock drift arrives as plausible numbers, so only the acquisition can tell
+LOST = ("gap", "disconnect", "saturation")
 # the true event that ends each test's movement: movement latency runs from its sample (running:
 # each step's takeoff; the whole-session result rests on the recording's end and has none)
 MOVEMENT_END = {"cmj": "landing_s", "sj": "landing_s", "dj": "landing_s",
@@ -145,7 +148,7 @@ def evaluate(run: TrialRun, names: Sequence[str] | None, expected: Sequence[str]
             notes.append(f"unexpected acquisition issues: {', '.join(unexpected)}")
         confident = result is not None and result.metrics and result.quality["ok"] and any(
             result.needed_until_s is None or i.start_s <= result.needed_until_s
-            for i in untrusted if i.start_s is not None)
+            for i in untrusted if i.start_s is not None and i.code in LOST)
         if confident:
             notes.append("the analysis reported confident metrics across samples the acquisition lost")
         status = "fail" if unexpected or confident or wrong else "flagged"

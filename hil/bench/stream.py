@@ -21,6 +21,7 @@ from hil.bench.plan import Segment, drop_height
 from hil.bench.settings import BenchError, Settings
 from hil.emulator.faults import Fault
 from hil.emulator.timing import TIMING_DTYPE, read_timing_log
+from hil.drivers.base import PlateError
 from hil.plates import is_emulated, open_plate, transport
 from hil.progress import Progress
 from sim.scenario import TrialPlan
@@ -166,6 +167,7 @@ class StreamOutcome:
     wall_s: float  # including starting the emulator and stopping
     sample_latency_s: np.ndarray  # per sample: arrival at the bench − write (see sample_latencies)
     clock_problem: str | None = None  # why the timing log cannot be the host's clock, if it cannot
+    lost_plate: str | None = None  # why the plate was lost mid-run (killed, unplugged, timed out)
 
 
 def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: int,
@@ -206,16 +208,25 @@ def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: in
             blocks = acquisition.blocks(timeout=settings.timeout_s,
                                         until_counter=segment.samples if emulated else None)
             arrivals: list[tuple[int, int, int]] = []  # (first sample, rows, host ns) per block
-            for block in blocks:
+            lost_plate = None
+            try:
+                for block in blocks:
+                    if counter0 is None:
+                        counter0 = block.first_counter
+                    arrivals.append((block.first_counter - counter0, block.force.shape[0],
+                                     block.host_time_ns))
+                    router.feed(block.first_counter - counter0, block.force)
+                    if progress is not None:
+                        progress.update(router.position)
+                    if router.position >= segment.samples:
+                        break
+            except PlateError as error:  # mid-run: what arrived is kept, scored and reported
                 if counter0 is None:
-                    counter0 = block.first_counter
-                arrivals.append((block.first_counter - counter0, block.force.shape[0],
-                                 block.host_time_ns))
-                router.feed(block.first_counter - counter0, block.force)
-                if progress is not None:
-                    progress.update(router.position)
-                if router.position >= segment.samples:
-                    break
+                    raise
+                lost_plate = str(error)
+                tail = acquisition.flush()  # its raw record stays closed and intact below
+                if tail is not None:
+                    router.feed(tail.first_counter - counter0, tail.force)
             if counter0 is None:
                 raise BenchError(f"plate {url} sent no samples within {settings.timeout_s:g} s of starting")
             stream_s = time.monotonic() - streaming
@@ -224,8 +235,12 @@ def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: in
             router.finish()
             if progress is not None:
                 progress.close(received)
-            frames = _frames(plate, acquisition.stats, emulated)
+            frames = _frames(plate, acquisition.stats, emulated and lost_plate is None)
             issues = [Issue(**issue) for issue in acquisition.issues(segment.rate_hz, origin=counter0)]
+    if lost_plate is not None:
+        issues.append(Issue("disconnect", f"the plate was lost after {received} of "
+                            f"{segment.samples} samples: {lost_plate}", received / segment.rate_hz,
+                            segment.samples / segment.rate_hz))
     if ended_early:
         issues.append(Issue("gap", f"the plate stopped streaming after {received} of "
                             f"{segment.samples} samples", received / segment.rate_hz,
@@ -235,7 +250,7 @@ def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: in
     return StreamOutcome(identity, clock, counter0, frames, tuple(issues), timing,
                          received / segment.rate_hz, stream_s, time.monotonic() - started,
                          sample_latencies(arrivals, timing, counter0),
-                         clock_problem(timing, opened_ns, time.monotonic_ns()))
+                         clock_problem(timing, opened_ns, time.monotonic_ns()), lost_plate)
 
 
 def clock_problem(timing: np.ndarray, opened_ns: int, ended_ns: int) -> str | None:

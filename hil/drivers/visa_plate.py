@@ -1,6 +1,7 @@
 """A plate that speaks SCPI through pyvisa: any VISA resource, pyvisa-py or pyvisa-sim."""
 from __future__ import annotations
 
+import re
 import time
 
 import pyvisa
@@ -11,6 +12,19 @@ from .base import PlateCommandError, PlateDisconnected, PlateError, Plate, Plate
 POLL_S = 0.001  # between empty fetches
 
 
+def _reason(error: Exception) -> str:
+    """The useful line(s) of a VISA back end's error: backends wrap whole tracebacks in the
+    message (pyvisa-sim's YAML errors); keep the last exception's text, not the frames."""
+    text = re.sub(r"\\+'", "'", re.sub(r"\\+n", "\n", str(error)))  # escaped, once or twice
+    lines = [line.strip(" '\"") for line in text.splitlines()]
+    lines = [line for line in lines if line and not line.startswith(("Traceback", "File ", "^"))]
+    last = max((i for i, line in enumerate(lines) if "Error:" in line or "Exception:" in line),
+               default=0)
+    kept = lines[last:last + 3] or [type(error).__name__]
+    kept[0] = kept[0].split("Error: ", 1)[-1].split("Exception: ", 1)[-1]
+    return " ".join(kept)
+
+
 class VisaPlate(Plate):
     def __init__(self, resource: str, backend: str = "@py", timeout: float = 5.0,
                  server: Server | None = None) -> None:
@@ -18,22 +32,23 @@ class VisaPlate(Plate):
         self.resource_name, self.timeout, self.server = resource, timeout, server
         try:
             self.manager = pyvisa.ResourceManager(backend)
-        except (ValueError, OSError, pyvisa.Error) as error:
-            lines = [ln.strip(" '\"") for ln in str(error).replace("\\n", "\n").splitlines()]
-            reason = next((ln for ln in reversed(lines) if "Error" in ln), lines[0])
-            raise PlateError(f"cannot load VISA backend {backend!r}: {reason}") from None
+        except Exception as error:  # noqa: BLE001 - pyvisa-sim raises YAML errors, and others
+            raise PlateError(f"cannot load VISA backend {backend!r}: {_reason(error)}") from None
         try:
             self.instrument = self._open()
             self._describe()
         except PlateError:
             self.close()
             raise
+        except protocol.ProtocolError as error:
+            self.close()
+            raise PlateError(f"{self.url} answered, but not as a force plate: {error}") from None
 
     def _open(self):
         try:
             instrument = self.manager.open_resource(self.resource_name, open_timeout=int(self.timeout * 1000))
-        except (pyvisa.Error, ValueError, OSError) as error:
-            raise PlateError(f"cannot open VISA resource {self.resource_name}: {error}") from None
+        except Exception as error:  # noqa: BLE001 - pyvisa-py raises a bare Exception too
+            raise PlateError(f"cannot open VISA resource {self.resource_name}: {_reason(error)}") from None
         instrument.read_termination = instrument.write_termination = "\n"
         instrument.timeout = int(self.timeout * 1000)
         return instrument

@@ -21,6 +21,19 @@ __all__ = ["EmulatedPlate", "Fault", "FaultError", "parse_fault", "parse_faults"
            "read_timing_log", "add_arguments", "run"]
 
 
+def _whole_number(low: int, high: int):
+    """An argparse type: a whole number in [low, high], else one line naming the range."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside {low}–{high}")
+        return value
+    return parse
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("transport", choices=("serial", "scpi", "awg", "text", "reference"),
                         help="serial: a pseudo-terminal (prints its path); scpi: TCP (prints the VISA "
@@ -34,12 +47,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault", action="append", default=[], metavar="SPEC",
                         help="inject a fault, e.g. drop:0.001, stall:at=2,for=0.3 (repeatable)")
     parser.add_argument("--timing-log", metavar="FILE", help="append (counter, write time) records here")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the plate and its faults")
-    parser.add_argument("--counter-start", type=int, default=0, metavar="N",
-                        help="first sample counter after start (test the 32-bit wrap)")
+    parser.add_argument("--seed", type=_whole_number(0, 2**63 - 1), default=0,
+                        help="seed of the plate and its faults (a whole number ≥ 0)")
+    parser.add_argument("--counter-start", type=_whole_number(0, 2**32 - 1), default=0, metavar="N",
+                        help="first sample counter after start, 0–4294967295 (test the 32-bit wrap)")
     parser.add_argument("--rate", type=float, help="sample rate in Hz (default: the source's)")
     parser.add_argument("--host", default="127.0.0.1", help="scpi: address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="scpi: TCP port (0 picks a free one)")
+    parser.add_argument("--port", type=_whole_number(0, 65535), default=0,
+                        help="scpi: TCP port, 0–65535 (0 picks a free one)")
     parser.add_argument("--defect", action="append", default=[], choices=sorted(DEFECTS),
                         metavar="NAME", help="break the protocol on purpose (plate-check must catch "
                                              "it): " + ", ".join(sorted(DEFECTS)))

@@ -317,6 +317,11 @@ class EmulatedPlate:
                 newtons = newtons + fault["rate"] * t[:, None]
             elif fault.kind == "dead_cell" and int(fault["plate"]) == plate:
                 newtons[t >= fault["at"], int(fault["cell"])] = 0.0
+            elif fault.kind == "stick" and int(fault["plate"]) == plate:
+                tick = np.array([np.ceil(fault["at"] * own_rate)])  # the cell's load then, held
+                held = self._source_loads(min(plate, self.source.plates - 1), tick.astype(np.int64),
+                                          tick / own_rate, own_rate)[0, int(fault["cell"])]
+                newtons[t >= fault["at"], int(fault["cell"])] = held
         counts = np.rint(newtons / self.true_scale[plate]) + self.zero_counts[plate]
         for fault in self.faults:  # an amplifier past its rail drives the ADC to full scale
             if fault.kind == "saturate" and fault["plate"] in (-1, plate):

@@ -12,6 +12,7 @@ counter, so a run is repeatable.
     disconnect:at=T,for=D      the port goes away for D s at T (frames meanwhile are lost),
                                then returns (the serial emulator prints its new path)
     dead_cell:plate=P,cell=C   that cell reads zero load from at=T (default 0) on
+    stick:plate=P,cell=C       that cell holds the load it read at at=T (default 0) from then on
     saturate:LIMIT             cells past LIMIT newtons read ADC full scale (plate=P, cell=C)
     drift:RATE                 cells drift by RATE N/s (plate=P to restrict)
     skew:ppm=PPM               the right plate's clock runs PPM parts per million fast
@@ -35,12 +36,17 @@ KINDS: dict[str, tuple[str, dict[str, float | None]]] = {
     "stall": ("at", {"at": None, "for": 0.3}),
     "disconnect": ("at", {"at": None, "for": 0.5}),
     "dead_cell": ("cell", {"plate": 0, "cell": None, "at": 0.0}),
+    "stick": ("cell", {"plate": 0, "cell": None, "at": 0.0}),
     "saturate": ("limit", {"limit": None, "plate": -1, "cell": -1}),
     "drift": ("rate", {"rate": None, "plate": -1}),
     "skew": ("ppm", {"ppm": None}),
     "reorder": ("rate", {"rate": None}),
 }
 PROBABILITIES = ("drop", "corrupt", "slip", "reorder")
+# (low, high) of every parameter: anything outside is a typo, not a fault to emulate
+LIMITS: dict[str, tuple[float, float]] = {
+    "at": (0.0, 86_400.0), "for": (0.0, 600.0),
+    "limit": (0.0, 1e6), "ppm": (-1e5, 1e5), "drift.rate": (-1e4, 1e4), "rate": (0.0, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,10 @@ def fault_from_dict(items: Mapping[str, Any]) -> Fault:
         raise FaultError(f"fault {kind}: rate must be a probability in [0, 1]")
     if min(params.get("at", 0), params.get("for", 0)) < 0:
         raise FaultError(f"fault {kind}: times must not be negative")
+    for name, value in params.items():
+        low, high = LIMITS.get(f"{kind}.{name}", LIMITS.get(name, (-float("inf"), float("inf"))))
+        if not low <= value <= high:
+            raise FaultError(f"fault {kind}: {name} must be {low:g}–{high:g}, got {value:g}")
     return Fault(kind, params)
 
 

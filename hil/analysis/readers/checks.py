@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hil.analysis.signal import AnalysisInputError
-
-RATE_RANGE_HZ = (10.0, 100_000.0)  # force plates sample at 50 Hz – 10 kHz; wider is a unit mistake
-FORCE_LIMIT_N = 100_000.0  # the largest plates are rated to ~40 kN; beyond ±100 kN is not force in N
+from hil.analysis.signal import FORCE_LIMIT_N, RATE_RANGE_HZ, AnalysisInputError
 # load counted as negative: the force dips this far below zero and never rises a quarter as far
 # above it (a plate left unzeroed by −760 N still reads +700 N at a jump's peak)
 NEGATIVE_LOAD_N = -200.0
