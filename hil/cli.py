@@ -354,6 +354,95 @@ def _run_replay(args: argparse.Namespace) -> int:
     return run(args.scenario, args.report, settings, write_source_only=args.write_source)
 
 
+def _add_conformance(sub: argparse._SubParsersAction) -> None:
+    """``forcebench conformance`` (owned by hil/conformance/)."""
+    from hil.conformance import DEFAULT_TRIALS
+
+    parser = sub.add_parser(
+        "conformance", help="measure analysers against truth: bias, error, pass rate, refusals",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run analysers (forcebench's own, the peers, any registered under the\n"
+                    "'forcebench.analysers' entry point) on simulated trials with exact truth and\n"
+                    "on real recordings with reference values, and print per metric and analyser:\n"
+                    "bias, 95th percentile of |error|, pass rate against the spec, refusals.",
+        epilog="examples:\n"
+               "  forcebench conformance                                  # forcebench, every suite\n"
+               "  forcebench conformance --analyser all --suite synthetic # beside the peers\n"
+               "  forcebench conformance --analyser mylab --json > conformance.json\n"
+               "  forcebench conformance --trials 1 --baseline tests/baselines/accuracy.json\n"
+               "  forcebench conformance --scheduler tcp://10.0.0.5:8786 --trials 50\n"
+               "exit status: 0 every analyser named meets the spec on every metric, or, with\n"
+               "--baseline, nothing moved from it; 1 a metric missed, or something moved; 2 bad\n"
+               "arguments, an analyser or suite that is not available, an unreadable baseline,\n"
+               "or a cluster that cannot be reached")
+    parser.add_argument("--analyser", action="append", metavar="NAME",
+                        help="an analyser to measure (repeat for several; 'all': every one "
+                             "installed; default forcebench)")
+    parser.add_argument("--suite", action="append", metavar="synthetic|field|real|all",
+                        help="which traces (repeat for several; default all: the suites this "
+                             "installation has)")
+    parser.add_argument("--trials", type=int, default=DEFAULT_TRIALS, metavar="N",
+                        help=f"simulated trials per test, rate, plate count and noise preset "
+                             f"(default {DEFAULT_TRIALS})")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="local worker processes (default: one per core)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the sweep on a Dask cluster (tcp://host:8786; needs the dask extra)")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the report as JSON")
+    output.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    parser.add_argument("--baseline", metavar="FILE",
+                        help="compare with an accuracy baseline; what moved is listed, exit 1")
+    parser.add_argument("--write-baseline", metavar="FILE", help="write this run as the baseline")
+    parser.set_defaults(run=_run_conformance)
+
+
+def _run_conformance(args: argparse.Namespace) -> int:
+    import json
+
+    from hil.conformance import baseline, expand_suites, run
+    from hil.conformance.analysers import available
+    from hil.conformance.table import text
+    from hil.executor import open_executor
+    from hil.progress import Progress
+
+    names = args.analyser or ["forcebench"]
+    if "all" in names:
+        names = available() + [n for n in names if n != "all" and n not in available()]
+    suites = expand_suites(args.suite or ["all"])
+    strict = bool(args.suite) and "all" not in args.suite  # a suite asked for by name must run
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
+    before = baseline.read(args.baseline) if args.baseline else None  # bad file: exit 2 before the sweep
+    with open_executor(args.scheduler, args.workers) as executor:
+        meter: list[Progress] = []
+
+        def progress(done: int, total: int) -> None:
+            if not meter:
+                meter.append(Progress(total, f"conformance ({executor.describe()})"))
+            meter[0].update(done, final=done == total)
+
+        report = run(names, suites, args.trials, executor, progress, strict=strict)
+    moved = baseline.compare(before, report) if before is not None else []
+    if args.write_baseline:
+        baseline.write(args.write_baseline, report)
+    if args.json:
+        record = report.to_dict()
+        if before is not None:
+            record["baseline"] = {"path": args.baseline, "moved": [vars(m) for m in moved]}
+        print(json.dumps(record, indent=1, allow_nan=False))
+    else:
+        print(text(report, markdown=args.markdown))
+        if moved:
+            print(f"\nmoved from the baseline {args.baseline}:\n{baseline.moved_table(moved)}")
+        elif before is not None:
+            print(f"\nnothing moved from the baseline {args.baseline}")
+    # with a baseline the question is "did anything move" (its pass counts included): a quick
+    # slice has too few trials per metric for the 95 % rule
+    failed = bool(moved) if before is not None else bool(report.missed())
+    return EXIT_OUT_OF_SPEC if failed else EXIT_OK
+
+
 def _add_block(sub: argparse._SubParsersAction) -> None:
     """``forcebench block`` (owned by sim/block.py and hil/block/)."""
     parser = sub.add_parser(
@@ -598,7 +687,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulation and hardware-in-the-loop test bench for force plates.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_simulate, _add_analyse, _add_realism, _add_emulate, _add_replay,
-                _add_platecheck, _add_calibrate, _add_check, _add_block):
+                _add_platecheck, _add_calibrate, _add_check, _add_block, _add_conformance):
         add(sub)
     # one line on bad arguments, never argparse's usage block (exit status 2 either way)
     parser.error = _one_line_error("")  # type: ignore[method-assign]

@@ -18,6 +18,8 @@ from scipy.constants import g as G  # standard gravity, 9.80665 m/s² (METRICS.m
 
 MIN_PASS_RATE = 0.95  # a metric meets the spec when ≥95 % of trials are inside its tolerance
 LATENCY_P99_S = 0.005  # end to end at 1000 Hz, dual plate, over the pseudo-terminal (issue 4)
+SPEC_RATES_HZ = (500.0, 1000.0, 2000.0)  # the spec holds at 500–2000 Hz ...
+SPEC_MASS_RANGE_KG = (45.0, 120.0)  # ... for body masses 45–120 kg
 MOVEMENT_LATENCY_S = 1.0  # the movement's true end → its result: the clinician sees the jump before the athlete steps back
 P99_MIN_COUNT = 100  # a p99 needs this many values; below, the maximum is reported and held to the limit
 MIN_SCORED = 0.5  # share of a replay's trials that must be scored (not flagged) for its verdict to mean something
@@ -90,6 +92,12 @@ MEASUREMENTS: dict[str, Measurement] = {m.name: m for m in (
 
 ASYMMETRY = Measurement("*_asym_pct", "pp", _abs(2.0))  # every asymmetry: ±2 percentage points
 
+# Real recordings have no truth: agreement with the median of published methods (METRICS.md)
+AGREEMENT: dict[str, Measurement] = {m.name: m for m in (
+    Measurement("jump_height_m", "m", _abs(0.01)),
+    Measurement("time_to_takeoff_s", "s", _abs(0.050)),
+)}
+
 # Peak forces are harder to catch in short, sharp contacts: ±2 % for these tests
 OVERRIDES: dict[tuple[str, str], Measurement] = {
     (test, name): Measurement(name, "N", _pct(2))
@@ -134,19 +142,23 @@ class Check:
 
 
 def check(test: str, truth: Mapping[str, float], measured: Mapping[str, float], rate_hz: float,
-          names: Iterable[str] | None = None) -> list[Check]:
+          names: Iterable[str] | None = None,
+          table: Mapping[str, Measurement] | None = None) -> list[Check]:
     """Compare measured metrics with the truth, one Check per metric in ``names``.
 
     ``names`` defaults to every truth metric with a tolerance. A metric with no tolerance in the
     spec raises ValueError (ask only for what the spec covers); a metric missing from the truth
     is skipped (the movement does not define it, e.g. ``impact_peak_n`` of a forefoot runner);
-    one missing from ``measured`` fails.
+    one missing from ``measured`` fails. ``table`` replaces the spec's tolerances (say
+    AGREEMENT, for reference values of real recordings).
     """
     dt = 1.0 / rate_hz
     flight = truth.get("flight_time_s")
     checks = []
-    for name in checked_metrics(test, truth) if names is None else names:
-        spec = measurement(test, name)
+    if names is None:
+        names = checked_metrics(test, truth) if table is None else [n for n in truth if n in table]
+    for name in names:
+        spec = measurement(test, name) if table is None else table.get(name)
         if spec is None:
             raise ValueError(f"the spec has no tolerance for {name!r} in {test!r}")
         if name not in truth:

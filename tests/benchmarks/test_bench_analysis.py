@@ -1,24 +1,23 @@
 """Analysis speed: one 5 s, 1200 Hz countermovement jump (a real recording) analysed by forcebench
-and, side by side in the same run, by the open-source peers when the ``peers`` extra is installed:
-plateforce (Rust) and jumpmetrics (pure Python). Also one trial of each of hops, iso and run.
+and, side by side in the same run, by the open-source peers through their conformance adapters
+(hil/conformance/peers.py; the ``peers`` extra): plateforce (Rust) and jumpmetrics (pure Python).
+Then one simulated trial of every test, and the streaming analysis' throughput.
+
+Speed is judged as a ratio to a reference computation timed in the same run (figures.judge);
+issue 3's target (a CMJ well under 1 ms on one core) is reported beside it, not asserted.
 
     .venv/bin/python -m pytest tests/benchmarks/test_bench_analysis.py --benchmark-group-by=group
 """
-import warnings
-
 import numpy as np
 import pytest
+from figures import fastest, figure, judge
 
-from hil.analysis import analyse
+from hil.analysis import TESTS, analyse
+from hil.analysis.streaming import StreamingAnalyser
+from hil.conformance import analysers
 
 RATE = 1200.0
-FASTEST = {}  # benchmark name → its fastest round in this run (s), for the side-by-side check
-
-
-def _fastest(benchmark, name: str) -> None:
-    """Keep the fastest round (the least disturbed by a noisy host) when benchmarks are timed."""
-    if not benchmark.disabled and benchmark.stats is not None:
-        FASTEST[name] = benchmark.stats.stats.min
+FASTEST = {}  # analyser → its fastest round on the cmj in this run (s), for the side-by-side check
 
 
 @pytest.fixture(scope="module")
@@ -29,66 +28,34 @@ def cmj(real_dir):
 
 
 @pytest.mark.benchmark(group="cmj 5 s at 1200 Hz")
-def test_forcebench_cmj(benchmark, cmj):
-    result = benchmark(analyse, cmj, RATE, "cmj")
-    _fastest(benchmark, "forcebench")
-    if "forcebench" in FASTEST:  # issue 3: well under 1 ms on one core
-        assert FASTEST["forcebench"] < 1e-3
-    # the published impulse–momentum methods put this trial at 41.1–42.0 cm
-    assert result.metrics["jump_height_m"] == pytest.approx(0.413, abs=0.01)
-
-
-@pytest.mark.benchmark(group="cmj 5 s at 1200 Hz")
-def test_plateforce_cmj(benchmark, cmj):
-    pf = pytest.importorskip("plateforce", reason="peer not installed: pip install -e '.[peers]'")
-    registry = pf.Registry.load()
-    methods = {  # the configuration of plateforce's own README, on the same recording
-        "weighing_epoch": registry.method("bwepoch.fixed_window").bind(duration=1.0),
-        "onset": registry.method("onset.threshold.noise_relative").bind(k=5.0),
-        "takeoff": registry.method("takeoff.threshold.absolute_force").bind(threshold_n=20.0),
-    }
-
-    def run():
-        return pf.analyse_countermovement_jump(pf.Trial(cmj, sample_rate_hz=RATE), **methods)
-
-    jump = benchmark(run)
-    _fastest(benchmark, "plateforce")
-    if {"forcebench", "plateforce"} <= FASTEST.keys():  # the speed ratio, measured in this run
-        benchmark.extra_info.update(figure="forcebench_over_plateforce_time",
-                                    value=FASTEST["forcebench"] / FASTEST["plateforce"], unit="ratio")
-    assert jump.jump_height_takeoff_frame_meters.value == pytest.approx(0.41, abs=0.02)
-
-
-@pytest.mark.benchmark(group="cmj 5 s at 1200 Hz")
-def test_jumpmetrics_cmj(benchmark, cmj):
-    pytest.importorskip("jumpmetrics", reason="peer not installed: pip install -e '.[peers]'")
-    import pandas as pd
-    from jumpmetrics.core.io import find_frame_when_off_plate, get_n_seconds_before_takeoff
-    from jumpmetrics.core.processors import ForceTimeCurveCMJTakeoffProcessor
-
-    def run():  # jumpmetrics' README pipeline, without its optional low-pass filter
-        series = pd.Series(cmj)
-        takeoff = find_frame_when_off_plate(force_trace=series, sampling_frequency=RATE)
-        cropped = get_n_seconds_before_takeoff(force_trace=series, sampling_frequency=RATE,
-                                               takeoff_frame=takeoff, n=3)
-        jump = ForceTimeCurveCMJTakeoffProcessor(force_series=cropped, sampling_frequency=RATE)
-        jump.get_jump_events()
-        jump.compute_jump_metrics()
-        return jump
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas deprecation chatter from the peer
-        jump = benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=1)
-    _fastest(benchmark, "jumpmetrics")
-    assert 0.3 < jump.jump_metrics["jump_height_takeoff_velocity"] < 0.5
+@pytest.mark.parametrize("name", ["forcebench", "plateforce", "jumpmetrics"])
+def test_cmj_analysis_time(benchmark, request, cmj, name):
+    if name != "forcebench":
+        pytest.importorskip(name, reason="peer not installed: pip install -e '.[peers]'")
+    analyser = analysers.load(name)
+    if name == "jumpmetrics":  # ~60 ms a round: a few rounds are plenty
+        metrics = benchmark.pedantic(analyser.measure, (cmj, RATE, "cmj", None), rounds=5,
+                                     iterations=1, warmup_rounds=1)
+    else:
+        metrics = benchmark(analyser.measure, cmj, RATE, "cmj", None)
+    seconds = fastest(benchmark)
+    if seconds is not None:
+        FASTEST[name] = seconds
+    figure(benchmark, "cmj_analysis_time", seconds, "s", analyser=name)
+    if name == "forcebench":
+        benchmark.extra_info["target_under_1_ms"] = None if seconds is None else seconds < 1e-3
+        judge(benchmark, request, "analysis_cmj_real_1200hz", seconds)
+    # the published impulse–momentum methods put this trial at 41.1–42.0 cm; jumpmetrics reads
+    # 37 cm here (its misses are the conformance table's business, not this benchmark's)
+    assert metrics["jump_height_m"] == pytest.approx(0.413, abs=0.1 if name == "jumpmetrics" else 0.02)
 
 
 def test_forcebench_is_faster_than_plateforce(record_property):
     """The goal of issue 3, checked on the cmj benchmarks above, measured in this same run.
 
-    The ratio of the fastest rounds is reported (JUnit property, the plateforce benchmark's
-    extra_info, stdout); the two are within ~10 % of each other, and a loaded shared host moves
-    that by more than the gap, so only a gross regression fails: more than twice plateforce's time.
+    The ratio of the fastest rounds is reported (JUnit property, stdout); the two are within
+    ~10 % of each other, and a loaded shared host moves that by more than the gap, so only a
+    gross regression fails: more than twice plateforce's time.
     """
     if "plateforce" not in FASTEST or "forcebench" not in FASTEST:
         pytest.skip("needs both cmj benchmarks timed in this run (plateforce installed, "
@@ -99,13 +66,48 @@ def test_forcebench_is_faster_than_plateforce(record_property):
     print(f"\nforcebench {ours * 1e6:.0f} µs / plateforce {theirs * 1e6:.0f} µs = {ratio:.2f}")
     assert ratio < 2.0, f"forcebench {ours * 1e6:.0f} µs vs plateforce {theirs * 1e6:.0f} µs"
     if "jumpmetrics" in FASTEST:  # far ahead of the pure-Python peer (~250× when measured)
+        record_property("forcebench_over_jumpmetrics_time", round(ours / FASTEST["jumpmetrics"], 4))
         assert ours < FASTEST["jumpmetrics"] / 20
 
 
-@pytest.mark.benchmark(group="other tests")
-@pytest.mark.parametrize("test, options", [("hops", {}), ("iso", {}), ("run", {"duration_s": 30.0})])
-def test_forcebench_other_tests(benchmark, test, options):
+OPTIONS = {"run": {"duration_s": 30.0}}  # a run long enough for a cadence over many steps
+
+
+@pytest.mark.benchmark(group="one trial of each test, 1000 Hz, typical noise")
+@pytest.mark.parametrize("test", TESTS)
+def test_analysis_time_per_trial(benchmark, request, test):
     from sim.generate import simulate
-    trial = simulate(test, rate_hz=1000.0, noise="typical", seed=1, **options)
+    trial = simulate(test, rate_hz=1000.0, noise="typical", seed=1, **OPTIONS.get(test, {}))
     result = benchmark(analyse, trial.force, trial.rate_hz, test)
+    seconds = fastest(benchmark)
+    figure(benchmark, "analysis_time_per_trial", seconds, "s", test=test,
+           samples=int(trial.force.shape[0]))
+    judge(benchmark, request, f"analysis_{test}", seconds)
     assert not result.refused
+
+
+@pytest.fixture(scope="module")
+def hops_stream():
+    """A minute of dual-plate pogo sets at 1000 Hz, in blocks of 100 samples as a plate sends them."""
+    from sim.generate import simulate
+    pieces = [simulate("hops", rate_hz=1000.0, plates=2, seed=seed, hops=15).force for seed in range(6)]
+    force = np.concatenate(pieces)
+    return force, [force[i:i + 100] for i in range(0, force.shape[0], 100)], len(pieces)
+
+
+@pytest.mark.benchmark(group="streaming")
+def test_streaming_throughput(benchmark, request, hops_stream):
+    force, blocks, sets = hops_stream
+
+    def stream():
+        analyser = StreamingAnalyser("hops", 1000.0, plates=2)
+        results = [r for block in blocks for r in analyser.feed(block)]
+        return results + analyser.finish()
+
+    results = benchmark.pedantic(stream, rounds=3, iterations=1, warmup_rounds=1)
+    seconds = fastest(benchmark)
+    figure(benchmark, "streaming_samples_per_second_per_core",
+           None if seconds is None else force.shape[0] / seconds, "samples/s",
+           samples=int(force.shape[0]), plates=2)
+    judge(benchmark, request, "streaming_hops", seconds)
+    assert len(results) == sets and all(r.metrics["hop_count"] == 15 for r in results)

@@ -13,6 +13,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+from figures import fastest, figure
 
 from hil.block.measure import SensorTester
 from sim import block
@@ -45,6 +46,9 @@ def test_bench_thousand_athletes_sixteen_weeks_without_traces(benchmark, tmp_pat
     count = benchmark.pedantic(stream, args=(1000, tmp_path / "block.jsonl"), rounds=1, iterations=1)
     assert count == 1000
     floor = write_floor(tmp_path / "floor.jsonl")
+    seconds = fastest(benchmark)
+    figure(benchmark, "block_athletes_per_second", None if seconds is None else 1000 / seconds,
+           "athletes/s", weeks=16, traces=False)
     benchmark.extra_info["file_mb"] = round((tmp_path / "block.jsonl").stat().st_size / 1e6, 1)
     benchmark.extra_info["reference_write_s"] = round(floor, 2)
     if benchmark.stats is not None:  # None with --benchmark-disable
@@ -70,5 +74,5 @@ def test_bench_one_athlete_sixteen_weeks_with_traces(benchmark):
     started = time.perf_counter()
     records = benchmark.pedantic(lambda: list(block.run(scenario, tester, athletes=1)), rounds=1, iterations=1)
     assert len(records[0]["sessions"]) > 0
-    benchmark.extra_info["trials"] = tester.trials
-    benchmark.extra_info["per_trial_ms"] = round(1e3 * (time.perf_counter() - started) / tester.trials, 2)
+    per_trial_ms = round(1e3 * (time.perf_counter() - started) / tester.trials, 2)
+    figure(benchmark, "block_time_per_test_day_trial", per_trial_ms, "ms", trials=tester.trials)

@@ -7,6 +7,7 @@ down (plus unloaded and repeated readings), fitted, corrected, then verified wit
 import time
 
 import numpy as np
+from figures import figure
 
 from hil.calibrate.run import calibrate
 from hil.emulator import miscalibration as M
@@ -29,6 +30,7 @@ def test_full_emulated_calibration(benchmark, tmp_path):
     gain_error = float(np.abs(gains / truth.gain - 1).max())
     offset_error = float(np.abs(offsets - truth.offset_n).max())
     before, after = record["verification"]["before"], record["verification"]["after"]
+    figure(benchmark, "full_calibration_time", seconds, "s")
     benchmark.extra_info.update({
         "steps": 2 * record["sequence"]["steps_per_pass"], "seconds": seconds,
         "max_gain_error_pct": 100 * gain_error, "max_offset_error_n": offset_error,

@@ -18,6 +18,7 @@ import tty
 from pathlib import Path
 
 import numpy as np
+from figures import figure as describe
 
 from hil import spec
 from hil.bench import Settings, loads, replay
@@ -103,6 +104,8 @@ def test_end_to_end_latency_real_time_dual_plate_over_pty(benchmark, tmp_path):
                          "p99_ms": _ms(figure["p99_s"]), "max_ms": _ms(figure["max_s"])}
     figures["compute_p99_above_floor_ms"] = round(
         figures["compute"]["p99_ms"] - figures["pty_round_trip"]["p50_ms"], 3)
+    describe(benchmark, "compute_latency_p99", figures["compute"]["p99_ms"], "ms",
+             between="emulator write of the last sample a result needs → result emitted")
     benchmark.extra_info.update(figures, load_average=os.getloadavg()[0])
     print("\n" + "\n".join(f"{name}: {value}" for name, value in figures.items()))
     assert all(t["status"] == "pass" for t in record["trials"])  # accuracy, whatever the load
@@ -117,6 +120,7 @@ def test_end_to_end_latency_real_time_dual_plate_over_pty(benchmark, tmp_path):
 def test_sustained_fast_replay_at_least_50x_real_time_without_loss(benchmark, tmp_path):
     record = benchmark.pedantic(_run, args=(THROUGHPUT, tmp_path, True), rounds=1, iterations=1)
     timing, frames = record["timing"], record["frames"]
+    describe(benchmark, "fast_replay_speed", timing["speed_x_real_time"], "× real time")
     benchmark.extra_info.update(data_s=timing["data_s"], stream_s=timing["stream_s"],
                                 speed_x_real_time=timing["speed_x_real_time"], **frames)
     print(f"\n{timing['data_s']:.1f} s of data in {timing['stream_s']:.2f} s: "

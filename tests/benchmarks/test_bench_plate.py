@@ -6,6 +6,7 @@ import timeit
 
 import numpy as np
 import pytest
+from figures import fastest, figure
 
 from sim import Trial, Truth
 from sim.plate import measure
@@ -31,6 +32,8 @@ def test_bench_measure(benchmark, preset):
     out = benchmark(measure, trial, preset, rng)
     assert out.cells.shape == (N, PLATES, 4)
     draw = reference_draw_s(rng)
-    benchmark.extra_info["reference_noise_draw_us"] = round(draw * 1e6, 1)
+    seconds = fastest(benchmark)
+    figure(benchmark, "plate_measure_over_noise_draw", None if seconds is None else seconds / draw,
+           "ratio", preset=preset, reference_noise_draw_us=round(draw * 1e6, 1))
     if benchmark.stats is not None and preset != "none":  # None under --benchmark-disable
         assert benchmark.stats.stats.min < 3 * draw  # all but the noise draw costs less than two draws

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from figures import figure
 
 from hil import protocol as P
 from hil.acquire import Acquisition
@@ -35,7 +36,7 @@ def test_decode_speed(benchmark):
     decoded, seconds = benchmark(decode)  # timed here too: works with --benchmark-disable
     assert decoded.frames.size == n and decoded.corrupt == decoded.resyncs == 0
     speed = SECONDS / seconds
-    benchmark.extra_info["x_real_time"] = speed
+    figure(benchmark, "decode_speed", speed, "× real time", frame_pairs_per_s=n / 2 / seconds)
     assert speed >= 50
 
 
@@ -51,6 +52,6 @@ def test_fast_acquisition(benchmark, minute, tmp_path, url):
 
     rows, lost, seconds = benchmark.pedantic(run, rounds=1, iterations=1)
     speed = rows / RATE / seconds
-    benchmark.extra_info["x_real_time"] = speed
+    figure(benchmark, "fast_acquisition_speed", speed, "× real time", url=url, lost=lost)
     print(f"{url}: {speed:.0f}x real time, {lost} lost")
     assert rows == SECONDS * RATE and lost == 0 and speed >= 50
