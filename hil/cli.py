@@ -469,6 +469,9 @@ def _add_block(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--fast", action="store_true",
                         help="emulated plates stream as fast as the host reads (the simulated sensor "
                              "always runs as fast as it can)")
+    parser.add_argument("--calibration", metavar="FILE|DIR",
+                        help="with --plate: apply this calibration file (forcebench calibrate's "
+                             "calibration.json), or the one for the plate's serial number in DIR")
     parser.add_argument("--no-traces", action="store_true",
                         help="test days give the model's values: no traces, no plate (fast cohorts)")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="S",
@@ -478,6 +481,8 @@ def _add_block(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_block(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from hil.block import BlockSettings, run
 
     def whole(flag: str, text: str | None, low: int) -> int | None:
@@ -493,11 +498,14 @@ def _run_block(args: argparse.Namespace) -> int:
 
     if args.no_traces and args.plate:
         raise UsageError("--no-traces and --plate exclude each other (no traces, nothing to stream)")
+    if args.calibration and not args.plate:
+        raise UsageError("--calibration applies to a plate: add --plate URL")
     if not 0 < args.timeout <= 3600:
         raise UsageError(f"--timeout must be between 0 and 3600 s, got {args.timeout:g}")
     settings = BlockSettings(athletes=whole("--athletes", args.athletes, 1), seed=whole("--seed", args.seed, 0),
                              plate_url=args.plate, fast=args.fast, traces=not args.no_traces,
-                             timeout_s=args.timeout)
+                             timeout_s=args.timeout,
+                             calibration=Path(args.calibration) if args.calibration else None)
     return run(args.scenario, args.out, settings)
 
 

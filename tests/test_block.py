@@ -159,3 +159,14 @@ def test_an_unknown_plate_url_gives_one_line_and_exit_2_without_a_half_written_f
     err = capsys.readouterr().err.strip()
     assert "unknown plate URL" in err and "\n" not in err
     assert not any(out.iterdir())
+
+
+def test_the_plates_calibration_file_reaches_its_driver(tmp_path, capsys):
+    path, missing = tiny(tmp_path), tmp_path / "no-such-calibration.json"
+    assert main(["block", str(path), "--calibration", str(missing)]) == 2  # no plate to apply it to
+    assert "--plate" in capsys.readouterr().err
+    out = tmp_path / "o"
+    assert main(["block", str(path), "--plate", "emulated", "--fast", "--calibration", str(missing),
+                 "--out", str(out)]) == 2  # the driver read the option: the file is not there
+    err = capsys.readouterr().err.strip()
+    assert "no-such-calibration.json" in err and "\n" not in err

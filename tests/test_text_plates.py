@@ -106,7 +106,10 @@ def test_a_plate_without_commands_or_counter_uses_device_time_and_host_tare(tmp_
         with Acquisition(plate) as acquisition:
             plate.start()
             block = next(acquisition.blocks(timeout=1.0))
-        assert np.abs(block.force).max() < 0.01
+        # a plate that streams from power-up overflows the port while the host is not reading:
+        # those lines are missing (NaN), the ones read are zero after the host's tare
+        finite = np.isfinite(block.force)
+        assert finite.sum() > 100 and np.abs(block.force[finite]).max() < 0.01
 
 
 @pytest.mark.parametrize("url", ["text:nope.toml@/dev/null", f"text:{DUAL}", "emulated+text:missing.toml"])

@@ -41,6 +41,7 @@ class BlockSettings:
     traces: bool = True  # False: the model's values, no traces, no plate
     timeout_s: float = 10.0
     progress: bool = True
+    calibration: Path | None = None  # a calibration file (or directory by serial) the plate's driver applies
 
 
 class Agreement:
@@ -100,7 +101,8 @@ def run(path: str | Path, out: str | Path | None, settings: BlockSettings) -> in
     athletes = scenario.athletes.count if settings.athletes is None else settings.athletes
     directory = Path(out) if out is not None else Path("reports") / f"block-{scenario.name}"
     directory.mkdir(parents=True, exist_ok=True)
-    bench = Settings(plate_url=settings.plate_url, fast=settings.fast, timeout_s=settings.timeout_s)
+    bench = Settings(plate_url=settings.plate_url, fast=settings.fast, timeout_s=settings.timeout_s,
+                     calibration=settings.calibration)
     tester = make_tester(scenario, settings.plate_url, bench) if settings.traces else block.model_tester(scenario)
     started = time.monotonic()
     summary = write_block(directory, scenario, settings, athletes, tester)
