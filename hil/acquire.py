@@ -142,14 +142,21 @@ class Acquisition:
 
     def _open_raw(self, path: str | Path) -> int:
         cal = self.calibration
-        meta = {"format": "forcebench raw frames (hil.protocol)", "plate": self.plate.url,
-                "plates": self.plates, "channels": self.plate.channels,
-                "scale": cal.scale.tolist(), "offset": cal.offset.tolist(),
-                "quadratic": None if cal.quadratic is None else cal.quadratic.tolist(),
-                "matrix": None if cal.matrix is None else cal.matrix.tolist(),
-                **_describe(self.plate)}
-        Path(str(path) + ".json").write_text(json.dumps(meta, indent=1))
+        self._meta_path = Path(str(path) + ".json")
+        self._meta = {"format": "forcebench raw frames (hil.protocol)", "plate": self.plate.url,
+                      "plates": self.plates, "channels": self.plate.channels,
+                      "scale": cal.scale.tolist(), "offset": cal.offset.tolist(),
+                      "quadratic": None if cal.quadratic is None else cal.quadratic.tolist(),
+                      "matrix": None if cal.matrix is None else cal.matrix.tolist(),
+                      **_describe(self.plate), "reconnects": []}
+        self._write_meta()
         return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def _write_meta(self) -> None:
+        """The raw record's sidecar, replaced whole (a crash leaves the old one, never half)."""
+        partial = self._meta_path.with_name(self._meta_path.name + ".part")
+        partial.write_text(json.dumps(self._meta, indent=1))
+        os.replace(partial, self._meta_path)
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -201,6 +208,11 @@ class Acquisition:
         """The port came back: what was lost starts after the last counter seen, and a frame
         cut by the disconnect is not a corrupt one (the decoder starts afresh)."""
         self.stats.reconnects += 1
+        if self.plate.away_s is not None:  # the plate knows (a raw record says) how long
+            seconds = self.plate.away_s
+        if self._raw is not None:  # the record marks where the bytes start afresh
+            self._meta["reconnects"].append({"byte": self.stats.bytes, "seconds": seconds})
+            self._write_meta()
         first = int(self._last.min()) + 1 if self._seen.all() else (self.next_row or 0)
         self._resuming = Disconnect(first, None, seconds)
         self.stats.disconnects.append(self._resuming)
@@ -554,7 +566,9 @@ def _describe(plate: Plate) -> dict:
 
 
 class RawPlate(Plate):
-    """A raw recording played back as if it were a plate (read only)."""
+    """A raw recording played back as if it were a plate (read only). Where the record marks a
+    reconnect (its sidecar's ``reconnects``: the byte offset where the bytes start afresh, and
+    the seconds the port was away), it reconnects as the live plate did."""
 
     def __init__(self, path: str | Path, chunk_bytes: int = 1 << 16) -> None:
         self.url = str(path)
@@ -566,6 +580,7 @@ class RawPlate(Plate):
             self.calibration = protocol.Calibration(np.array(meta["scale"], dtype=float),
                                                     np.array(meta["offset"], dtype=float), **extra)
             self.identity, self.rate_hz = meta.get("identity"), meta.get("rate_hz")
+            self.marks = sorted((int(m["byte"]), float(m["seconds"])) for m in meta.get("reconnects", []))
             self.handle = open(path, "rb")
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise PlateError(f"cannot read raw recording {path} (and its {Path(path).name}.json): "
@@ -591,7 +606,15 @@ class RawPlate(Plate):
         raise PlateError(f"a raw recording cannot take the command {name!r}")
 
     def read(self, timeout: float) -> bytes:
-        return self.handle.read(self.chunk_bytes)
+        """The next bytes, never across a reconnect mark: at one, the plate reconnects first."""
+        position = self.handle.tell()
+        if self.marks and self.marks[0][0] <= position:
+            self.away_s = 0.0
+            while self.marks and self.marks[0][0] <= position:  # several, with no byte between
+                self.away_s += self.marks.pop(0)[1]
+            self.reconnects += 1
+        ahead = self.marks[0][0] - position if self.marks else self.chunk_bytes
+        return self.handle.read(min(self.chunk_bytes, ahead))
 
     def close(self) -> None:
         self.handle.close()

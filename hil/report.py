@@ -64,8 +64,13 @@ def replace_whole(path: Path, write: Callable[[Path], Any]) -> Path:
 
 
 def write_json(path: Path, record: Mapping[str, Any]) -> Path:
-    text = json.dumps(_plain(record), indent=2, allow_nan=False) + "\n"
-    return replace_whole(path, lambda partial: partial.write_text(text, encoding="utf-8"))
+    plain = _plain(record)
+
+    def write(partial: Path) -> None:  # streamed: a 10,000-trial report is never one string
+        with open(partial, "w", encoding="utf-8") as handle:
+            json.dump(plain, handle, indent=2, allow_nan=False)
+            handle.write("\n")
+    return replace_whole(path, write)
 
 
 def _plain(value: Any) -> Any:

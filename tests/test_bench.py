@@ -10,7 +10,7 @@ from hil.bench.record import Counts, LatencyFigure, LatencySummary
 from hil.emulator.timing import TIMING_DTYPE
 from hil.spec import PassRate
 from sim.scenario import TrialPlan
-from sim.trial import Trial, Truth
+from sim.trial import Truth
 
 
 class Recorder:
@@ -30,17 +30,15 @@ class Recorder:
         return [Result("cmj", 1000.0, {"jump_height_m": 0.3}, {}, (), (), needed_until_s=self.needed_s)]
 
 
-def _trial(n, truth=None, events=None, test="cmj", per_rep=()):
-    return Trial(test, 1000.0, np.zeros((n, 2)),
-                 Truth(test, truth or {"jump_height_m": 0.3}, events or {}, tuple(per_rep)))
+def _truth(truth=None, events=None, test="cmj", per_rep=()):
+    return Truth(test, truth or {"jump_height_m": 0.3}, events or {}, tuple(per_rep))
 
 
 def _runs(lengths, gap):
     runs, position = [], 0
     for i, n in enumerate(lengths):
         plan = TrialPlan(i, "cmj", i, 70.0, 1000.0)
-        runs.append(stream.TrialRun(plan, _trial(n), position, Recorder(0.0),
-                                   np.full((n, 2), np.nan)))
+        runs.append(stream.TrialRun(plan, _truth(), position, Recorder(0.0), n, 2))
         position += n + gap
     return runs, position
 
@@ -70,7 +68,7 @@ def test_router_fills_holes_with_nan_and_ignores_repeats():
     force = runs[0].force
     assert np.isnan(force[20:30]).all() and np.isfinite(force[30:45]).all() and np.isnan(force[45:]).all()
     assert sum(r.shape[0] for r in runs[0].analyser.rows) == 50
-    assert score.hole_spans(force, 1000.0) == [(0.020, 0.029), (0.045, 0.049)]
+    assert runs[0].holes == stream.hole_spans(force, 1000.0) == [(0.020, 0.029), (0.045, 0.049)]
 
 
 def _timing(count=220, first=2**32 - 60):
@@ -96,8 +94,7 @@ def test_movement_latency_runs_from_the_true_end_not_from_what_the_analysis_chos
     """An analysis that waits 60 ms past the landing before emitting: its compute latency
     (from the sample it said it needed) stays small, its movement latency shows the wait."""
     plan = TrialPlan(0, "cmj", 0, 70.0, 1000.0)
-    run = stream.TrialRun(plan, _trial(200, events={"landing_s": 0.1004}), 0, Recorder(),
-                          np.zeros((200, 2)), fed=200)
+    run = stream.TrialRun(plan, _truth(events={"landing_s": 0.1004}), 0, Recorder(), 200, 2, fed=200)
     emitted = 161 * 100_000 + 500_000  # 0.5 ms after sample 161 was written
     run.results.append((_result({"jump_height_m": 0.3}, needed=0.161), emitted))
     run.results.append((_result({"jump_height_m": 0.3}, needed=0.170), emitted))  # a second one
@@ -111,8 +108,8 @@ def test_running_steps_are_timed_from_their_true_takeoff_and_the_session_apart()
     steps = [{"touchdown_s": 0.010, "takeoff_s": 0.050, "contact_time_s": 0.040},
              {"touchdown_s": 0.090, "takeoff_s": 0.130, "contact_time_s": 0.040}]
     plan = TrialPlan(0, "run", 0, 70.0, 1000.0)
-    run = stream.TrialRun(plan, _trial(200, {"step_count": 2}, test="run", per_rep=steps), 0,
-                          Recorder(), np.zeros((200, 2)), fed=200)
+    run = stream.TrialRun(plan, _truth({"step_count": 2}, test="run", per_rep=steps), 0,
+                          Recorder(), 200, 2, fed=200)
     step = Result("run", 1000.0, {"contact_time_s": 0.040}, {"takeoff_s": 0.0502}, (), (),
                   needed_until_s=0.080, step=1)
     whole = Result("run", 1000.0, {"step_count": 2.0}, {}, (), (), needed_until_s=None)
@@ -126,7 +123,7 @@ def test_running_steps_are_timed_from_their_true_takeoff_and_the_session_apart()
 def _run_with(result, acquisition=()):
     plan = TrialPlan(0, "cmj", 0, 70.0, 1000.0)
     truth = {"jump_height_m": 0.30, "peak_force_n": 1800.0, "flight_time_s": 0.5}
-    run = stream.TrialRun(plan, _trial(100, truth), 0, Recorder(), np.zeros((100, 2)), fed=100)
+    run = stream.TrialRun(plan, _truth(truth), 0, Recorder(), 100, 2, fed=100)
     if result is not None:
         run.results.append((result, 0))
     run.acquisition_issues.extend(acquisition)
@@ -245,11 +242,12 @@ def test_a_stall_delays_samples_but_does_not_flag_the_trial():
 
 
 def test_assign_issues_to_trials_in_trial_time_and_explain_every_hole():
-    runs, _ = _runs([100, 100], gap=50)  # trial 1 starts at sample 150
-    runs[0].force[:] = 1.0
-    runs[1].force[:] = 1.0
-    runs[1].force[10:13, 1] = np.nan  # a hole the acquisition explains
-    runs[1].force[60, 0] = np.nan  # one nobody explained (e.g. the stream ended)
+    runs, total = _runs([100, 100], gap=50)  # trial 1 starts at sample 150
+    data = np.ones((total, 2))
+    data[160:163, 1] = np.nan  # a hole the acquisition explains
+    data[210, 0] = np.nan  # one nobody explained (e.g. the stream ended)
+    router = stream.Router(runs, total)
+    router.feed(0, data)
     issues = [Issue("gap", "3 missing", 0.160, 0.163), Issue("gap", "in the quiet gap", 0.120, 0.121),
               Issue("crc_error", "2 corrupt")]
     score.assign_issues(runs, issues, 1000.0)
@@ -339,8 +337,8 @@ def _run_trial(step_results):
              {"touchdown_s": 0.090, "takeoff_s": 0.130, "contact_time_s": 0.040,
               "peak_force_n": 2100.0, "vertical_impulse_n_s": 62.0}]
     plan = TrialPlan(0, "run", 0, 70.0, 1000.0)
-    run = stream.TrialRun(plan, _trial(200, {"step_count": 2}, test="run", per_rep=steps), 0,
-                          Recorder(), np.zeros((200, 2)), fed=200)
+    run = stream.TrialRun(plan, _truth({"step_count": 2}, test="run", per_rep=steps), 0,
+                          Recorder(), 200, 2, fed=200)
     for number, (takeoff, peak) in enumerate(step_results, start=1):
         metrics = {"contact_time_s": 0.04, "peak_force_n": peak, "vertical_impulse_n_s": 60.0}
         run.results.append((Result("run", 1000.0, metrics, {"takeoff_s": takeoff}, (), (),

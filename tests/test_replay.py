@@ -458,3 +458,45 @@ def test_a_raw_record_replays_from_the_command_line(tmp_path, capsys):
         assert again["trials"][0]["measured"] == live["trials"][0]["measured"]
     status, _, err = _replay(capsys, path, "--plate", tmp_path / "absent.bin", "--report", tmp_path / "x")
     assert status == 2 and "cannot read raw recording" in err
+
+
+DISCONNECT = """
+[plate]
+plates = 2
+[check]
+expect_issues = ["disconnect", "gap"]
+min_scored = 0
+[[trials]]
+test = "cmj"
+count = 2
+seed = 41
+[[faults]]
+kind = "disconnect"
+at = 3.0
+for = 0.3
+"""
+
+
+def test_a_raw_record_marks_reconnects_and_its_replay_reports_the_disconnect(tmp_path, capsys):
+    """The cable pulled mid-run: the raw record marks where the bytes start afresh (its
+    sidecar), so its replay reports the disconnect and its gap, not a frame cut by it as a
+    crc_error, and gives the same frames and verdict as the live run."""
+    path = _scenario(tmp_path, DISCONNECT)
+    live_status, out, err = _replay(capsys, path, "--fast", "--report", tmp_path / "live")
+    live = _report(tmp_path / "live")
+    marks = json.loads((tmp_path / "live" / "raw.bin.json").read_text())["reconnects"]
+    assert len(marks) == 1 and 0 < marks[0]["byte"] < (tmp_path / "live" / "raw.bin").stat().st_size
+    assert marks[0]["seconds"] >= 0.25
+    status, out, err = _replay(capsys, path, "--plate", tmp_path / "live" / "raw.bin",
+                               "--report", tmp_path / "again")
+    again = _report(tmp_path / "again")
+    codes = [i["code"] for i in again["acquisition_issues"]]
+    assert status == live_status, out + err
+    assert "disconnect" in codes and "crc_error" not in codes
+    assert codes == [i["code"] for i in live["acquisition_issues"]]
+    (gone,) = [i for i in again["acquisition_issues"] if i["code"] == "disconnect"]
+    (was,) = [i for i in live["acquisition_issues"] if i["code"] == "disconnect"]
+    assert (gone["start_s"], gone["end_s"]) == (was["start_s"], was["end_s"])
+    assert gone["message"] == was["message"]  # the seconds away too, from the record
+    for key in ("received", "lost", "corrupt", "resyncs"):
+        assert again["frames"][key] == live["frames"][key], key

@@ -1,65 +1,84 @@
 """Stage 1, plan: a scenario → its trials simulated and laid out as one plate source per rate.
 
 One stream per sample rate in the scenario: its trials are concatenated, each followed by a
-quiet gap (unloaded plate), into an emulator source, so that every trial's first sample counter
-is known to the later stages.
+quiet gap (unloaded plate), into an emulator source file, so that every trial's first sample
+counter is known to the later stages. Trials are simulated and written one at a time; only
+their truths stay in memory, so memory does not grow with a trial's traces.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import numpy as np
 
 from hil.bench.scenario import Scenario
 from hil.bench.settings import BenchError
-from hil.emulator.source import write_source
+from hil.emulator.source import SourceWriter, read_source
 from sim.generate import simulate
 from sim.movements import dj
 from sim.scenario import TrialPlan
-from sim.trial import Trial
+from sim.trial import Trial, Truth
 
 
 @dataclass(frozen=True)
 class Segment:
-    """One stream: the scenario's trials at one sample rate, back to back with quiet gaps."""
+    """One stream: the scenario's trials at one sample rate, back to back with quiet gaps, in
+    an emulator source file; in memory only what scoring needs of each trial (its truth)."""
 
     rate_hz: float
     plans: tuple[TrialPlan, ...]
-    trials: tuple[Trial, ...]
+    truths: tuple[Truth, ...]
     starts: tuple[int, ...]  # first sample of each trial in the stream
-    cells: np.ndarray  # (samples, plates, 4) newtons, what the emulator streams
+    lengths: tuple[int, ...]  # samples of each trial
+    samples: int
+    source: Path  # the emulator source file: cells (samples, plates, 4) newtons, what it streams
 
     @property
-    def samples(self) -> int:
-        return self.cells.shape[0]
-
-    def write_source(self, path: Path) -> Path:
-        """The segment as an emulator source file (trial starts and labels inside)."""
-        return write_source(path, self.cells, self.rate_hz, self.starts,
-                            [plan.label for plan in self.plans])
+    def cells(self) -> np.ndarray:
+        """Every cell force of the stream, read from the source file (for a playback upload or
+        a stimulus, which need the whole waveform at once)."""
+        return read_source(self.source).cells
 
 
-def simulate_segment(scenario: Scenario, rate_hz: float) -> Segment:
-    """Simulate the scenario's trials at ``rate_hz`` and lay them out as one stream."""
+def lay_out(path: Path, rate_hz: float, plates: int, gap_s: float,
+            planned: Iterable[tuple[TrialPlan, Trial]]) -> Segment:
+    """Trials, each followed by a quiet gap, written into the source file at ``path`` one at a
+    time (``planned`` may make each trial when asked: only one trial's traces live at once)."""
+    gap = np.zeros((int(round(gap_s * rate_hz)), plates, 4))
+    plans, truths, starts, lengths = [], [], [], []
+    with SourceWriter(path, rate_hz, plates) as writer:
+        for trial_plan, trial in planned:
+            plans.append(trial_plan)
+            truths.append(trial.truth)
+            starts.append(writer.samples)
+            lengths.append(trial.cells.shape[0])
+            writer.append(trial.cells)
+            writer.append(gap)
+        writer.close(starts, [p.label for p in plans])
+    return Segment(rate_hz, tuple(plans), tuple(truths), tuple(starts), tuple(lengths),
+                   writer.samples, path)
+
+
+def simulate_segment(scenario: Scenario, rate_hz: float, path: Path) -> Segment:
+    """Simulate the scenario's trials at ``rate_hz``, one at a time, into a source at ``path``."""
     plate = scenario.session.plate
-    gap = np.zeros((int(round(scenario.session.gap_s * rate_hz)), plate.plates, 4))
-    plans = tuple(plan for plan in scenario.trials if plan.rate_hz == rate_hz)
-    trials, starts, pieces, position = [], [], [], 0
-    for plan in plans:
-        try:
-            trial = simulate(plan.test, mass_kg=plan.mass_kg, rate_hz=rate_hz, plates=plate.plates,
-                             noise=plate.noise, seed=plan.seed, **plan.options)
-        except (ValueError, TypeError) as error:  # SimulationError, or an option it does not take
-            raise BenchError(f"{scenario.source}: trial {plan.label}: {error}") from None
-        if trial.cells is None or trial.cells.shape[1:] != (plate.plates, 4):
-            raise BenchError(f"{scenario.source}: trial {plan.label}: the simulator gave no "
-                             f"per-cell forces for {plate.plates} plate(s)")
-        trials.append(trial)
-        starts.append(position)
-        pieces += [trial.cells, gap]
-        position += trial.cells.shape[0] + gap.shape[0]
-    return Segment(rate_hz, plans, tuple(trials), tuple(starts), np.concatenate(pieces))
+
+    def simulated() -> Iterator[tuple[TrialPlan, Trial]]:
+        for plan in (plan for plan in scenario.trials if plan.rate_hz == rate_hz):
+            try:
+                trial = simulate(plan.test, mass_kg=plan.mass_kg, rate_hz=rate_hz,
+                                 plates=plate.plates, noise=plate.noise, seed=plan.seed,
+                                 **plan.options)
+            except (ValueError, TypeError) as error:  # SimulationError, or an option it does not take
+                raise BenchError(f"{scenario.source}: trial {plan.label}: {error}") from None
+            if trial.cells is None or trial.cells.shape[1:] != (plate.plates, 4):
+                raise BenchError(f"{scenario.source}: trial {plan.label}: the simulator gave no "
+                                 f"per-cell forces for {plate.plates} plate(s)")
+            yield plan, trial
+
+    return lay_out(path, rate_hz, plate.plates, scenario.session.gap_s, simulated())
 
 
 def stream_suffix(scenario: Scenario, rate_hz: float) -> str:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from hil import report, spec
 from hil.analysis.result import ANALYSER_NAME, ANALYSER_VERSION, Issue
 from hil.bench.stream import Frames
+from hil.bench.tally import Tally
 
 
 @dataclass(frozen=True)
@@ -27,12 +28,14 @@ class LatencySummary:
     max_s: float | None = None
 
     @classmethod
-    def of(cls, values_s: Sequence[float] | np.ndarray) -> "LatencySummary":
-        values = np.asarray(values_s, dtype=float)
-        if values.size == 0:
+    def of(cls, values_s: Sequence[float] | np.ndarray | Tally) -> "LatencySummary":
+        tally = values_s if isinstance(values_s, Tally) else Tally()
+        if tally is not values_s:
+            tally.add(values_s)
+        if tally.count == 0:
             return cls()
-        p99 = float(np.percentile(values, 99)) if values.size >= spec.P99_MIN_COUNT else None
-        return cls(int(values.size), float(np.percentile(values, 50)), p99, float(values.max()))
+        p99 = tally.percentile(99) if tally.count >= spec.P99_MIN_COUNT else None
+        return cls(tally.count, tally.percentile(50), p99, tally.max_s)
 
     @property
     def statistic(self) -> str:
@@ -171,13 +174,15 @@ class ReplayRecord:
         }
 
 
-def write(directory: Path, record: ReplayRecord, traces: Sequence[report.Trace],
+def write(directory: Path, record: ReplayRecord,
+          traces: Sequence[tuple[str, Callable[[], report.Trace]]],
           latencies_s: Mapping[str, Sequence[float]]) -> list[Path]:
     """report.json, report.xml and the plots worth drawing (the first trial of each test and
-    every failure; a histogram per latency figure)."""
+    every failure; a histogram per latency figure). ``traces``: (label, what makes its trace),
+    so that only the traces plotted are read back."""
     plain = record.to_dict()
     chosen = report.traces_to_plot(plain)
-    plotted = [trace for label in chosen for trace in traces if trace.label == label]
+    plotted = [make() for label in chosen for name, make in traces if name == label]
     return report.write(directory, plain, plotted, latencies_s)
 
 

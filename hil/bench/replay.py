@@ -5,10 +5,13 @@
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.metadata
 import sys
 import time
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 
@@ -17,6 +20,7 @@ from hil.bench import plan, record, rundir, score, stimulus, stream
 from hil.bench.record import LatencyFigure, ReplayRecord, Timing
 from hil.bench.scenario import Scenario, load
 from hil.bench.settings import BenchError, Settings
+from hil.bench.tally import Tally
 from hil.plates import is_raw
 from hil.progress import Progress
 
@@ -44,12 +48,20 @@ def replay(scenario: Scenario, report_dir: str | Path,
     directory.mkdir(parents=True, exist_ok=True)
     if settings.stimulus:
         stimulus.check_settings(scenario, settings)
+    with contextlib.ExitStack() as scratch:  # the trace spools, until the plots are drawn
+        return _replay(scenario, url, directory, settings, scratch)
+
+
+def _replay(scenario: Scenario, url: str, directory: Path, settings: Settings,
+            scratch: contextlib.ExitStack) -> tuple[ReplayRecord, int]:
+    rates = scenario.rates_hz
     trials, counted, traces, outcomes, stimuli = [], [], [], [], []
     compute, movement, session = [], [], []
     for number, rate in enumerate(rates):
-        segment = plan.simulate_segment(scenario, rate)
         suffix = plan.stream_suffix(scenario, rate)
-        runs = stream.new_runs(segment, scenario.plates)
+        segment = plan.simulate_segment(scenario, rate, directory / f"source{suffix}.npz")
+        runs = stream.new_runs(segment, scenario.plates,
+                               scratch.enter_context(stream.TraceSpool(scenario.plates)))
         router = stream.Router(runs, segment.samples)
         label = scenario.name + (f" {rate:g} Hz ({number + 1}/{len(rates)})" if suffix else "")
         meter = Progress(segment.samples, label, rate_hz=rate) if settings.progress else None
@@ -73,8 +85,7 @@ def replay(scenario: Scenario, report_dir: str | Path,
             compute += run.compute_s
             movement += run.movement_s
             session += run.session_s
-            traces.append(report.Trace(run.plan.label, np.arange(run.force.shape[0]) / rate,
-                                       run.force, dict(run.trial.truth.events), trial.events))
+            traces.append((run.plan.label, functools.partial(_trace, run, trial.events)))
         if outcome.lost_plate is not None:  # the plate is gone: later streams cannot run
             break
     latency = _latency(scenario, settings, outcomes, compute, movement, session)
@@ -110,7 +121,7 @@ def replay(scenario: Scenario, report_dir: str | Path,
     try:
         record.write(directory, result, traces, {
             "compute": compute, "movement": movement, "session": session,
-            "sample": np.concatenate([o.sample_latency_s for o in outcomes])})
+            "sample": _sample_tally(outcomes).values()})
     except OSError as error:  # a full disk: no report, but the run and its verdict stand
         raise ReportNotWritten(result, f"the report could not be written to {directory}: "
                                        f"{error.strerror or error}") from error
@@ -137,14 +148,24 @@ def _latency(scenario: Scenario, settings: Settings, outcomes: list[stream.Strea
         score.latency_figure("movement", f"true movement end {clock}",
                              returned, movement, limit_s=check.movement_latency_ms / 1000,
                              fast=fast, clock_problem=problem),
-        score.latency_figure("sample", f"sample {clock}", "its block at the bench", np.concatenate(
-                                 [o.sample_latency_s for o in outcomes]),
+        score.latency_figure("sample", f"sample {clock}", "its block at the bench",
+                             _sample_tally(outcomes),
                              limit_s=None, fast=fast, clock_problem=problem))
     if session:  # reported, not held to the limit: the summary is not live feedback
         figures += (score.latency_figure(
             "session", f"session's last sample {clock}", "whole-session result returned",
             session, limit_s=None, fast=fast, clock_problem=problem),)
     return figures
+
+
+def _trace(run: stream.TrialRun, detected: Mapping[str, float]) -> report.Trace:
+    """A trial's samples as acquired, with its true and detected events, for its plot."""
+    return report.Trace(run.plan.label, np.arange(run.samples) / run.plan.rate_hz, run.trace(),
+                        dict(run.truth.events), detected)
+
+
+def _sample_tally(outcomes: list[stream.StreamOutcome]) -> Tally:
+    return functools.reduce(Tally.merge, (o.sample_latency_s for o in outcomes), Tally())
 
 
 def run(scenario_path: str | Path, report_dir: str | Path | None = None,
@@ -155,8 +176,8 @@ def run(scenario_path: str | Path, report_dir: str | Path | None = None,
         directory = Path(report_dir) if report_dir else Path("reports") / scenario.name
         directory.mkdir(parents=True, exist_ok=True)
         for rate in scenario.rates_hz:
-            segment = plan.simulate_segment(scenario, rate)
-            print(segment.write_source(directory / f"source{plan.stream_suffix(scenario, rate)}.npz"))
+            path = directory / f"source{plan.stream_suffix(scenario, rate)}.npz"
+            print(plan.simulate_segment(scenario, rate, path).source)
         return 0
     with rundir.given(Path(report_dir)) if report_dir else \
             rundir.fresh(Path("reports") / scenario.name) as directory:

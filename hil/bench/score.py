@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -17,8 +18,9 @@ import numpy as np
 from hil import report, spec
 from hil.analysis.result import Issue, Result
 from hil.bench.record import Counts, LatencyFigure, LatencySummary, TrialRecord
-from hil.bench.stream import TrialRun, written_at
-from sim.trial import Trial
+from hil.bench.stream import TrialRun, write_times
+from hil.bench.tally import Tally
+from sim.trial import Truth
 
 TIMING_ONLY = ("stall",)  # acquisition issues that delay samples but leave every value intact
 # acquisition issues that reach the analysis as missing (NaN) samples, which it must notice;
@@ -35,13 +37,6 @@ STEP_MATCH_S = 0.02  # a step result is the true step whose takeoff lies this cl
 STEP_METRICS = ("peak_force_n", "vertical_impulse_n_s")
 
 
-def hole_spans(force: np.ndarray, rate_hz: float) -> list[tuple[float, float]]:
-    """(start_s, end_s) of every run of samples where any plate has no data."""
-    missing = ~np.isfinite(force).all(axis=1)
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], missing.view(np.int8), [0]))))
-    return [(start / rate_hz, (stop - 1) / rate_hz) for start, stop in zip(edges[0::2], edges[1::2])]
-
-
 def assign_issues(runs: list[TrialRun], issues: Sequence[Issue], rate_hz: float) -> None:
     """Give each trial the acquisition issues inside its span (times made relative to the trial),
     and a ``gap`` issue for every hole in its samples that no acquisition issue explains."""
@@ -55,13 +50,14 @@ def assign_issues(runs: list[TrialRun], issues: Sequence[Issue], rate_hz: float)
             run.acquisition_issues.append(replace(issue, start_s=max(start, begin) - begin,
                                                   end_s=min(stop, end) - begin))
         explained = [(i.start_s, i.end_s) for i in run.acquisition_issues]
-        for start, stop in hole_spans(run.force, rate_hz):
+        for start, stop in run.holes:
             if not any(a <= stop + 1 / rate_hz and start <= b + 1 / rate_hz for a, b in explained):
                 run.acquisition_issues.append(
                     Issue("gap", f"{round((stop - start) * rate_hz) + 1} sample(s) missing", start, stop))
 
 
-def attach_latencies(runs: list[TrialRun], timing: np.ndarray, counter0: int, rate_hz: float) -> None:
+def attach_latencies(runs: list[TrialRun], timing: np.ndarray | Path | None, counter0: int,
+                     rate_hz: float) -> None:
     """Latencies per result, from the timing log (the plate's time of each sample) to the host
     time the analysis returned the result:
 
@@ -70,48 +66,44 @@ def attach_latencies(runs: list[TrialRun], timing: np.ndarray, counter0: int, ra
       a whole-session summary (SESSION_TESTS) goes to ``session_s`` instead;
     - movement: from the first sample at or after the movement's end in the truth (the landing,
       the release, a step's takeoff), where the result reports a movement."""
-    if timing.size == 0:
-        return
-    counters, written = written_at(timing, counter0)
-
-    def written_ns(index: int) -> int | None:
-        at = int(np.searchsorted(counters, index))
-        return int(written[at]) if at < counters.size and counters[at] == index else None
-
+    timed = []  # (run, emitted ns, which list, stream sample index)
     for run in runs:
-        last = run.force.shape[0] - 1
+        last = run.samples - 1
         first_movement = True
         for result, emitted_ns in run.results:
             needed = last if result.needed_until_s is None else round(result.needed_until_s * rate_hz)
-            start = written_ns(run.start + min(int(needed), last))
-            if start is not None:
-                session = result.step is None and run.plan.test in SESSION_TESTS
-                (run.session_s if session else run.compute_s).append((emitted_ns - start) / 1e9)
-            end_s = movement_end_s(run.trial, result, rate_hz) if (
+            session = result.step is None and run.plan.test in SESSION_TESTS
+            timed.append((emitted_ns, run.session_s if session else run.compute_s,
+                          run.start + min(int(needed), last)))
+            end_s = movement_end_s(run.truth, result, rate_hz) if (
                 result.step is not None or (first_movement and result.metrics)) else None
             first_movement &= not (result.step is None and result.metrics)
-            if end_s is None:
-                continue
-            start = written_ns(run.start + min(math.ceil(end_s * rate_hz - 1e-9), last))
-            if start is not None:
-                run.movement_s.append((emitted_ns - start) / 1e9)
+            if end_s is not None:
+                timed.append((emitted_ns, run.movement_s,
+                              run.start + min(math.ceil(end_s * rate_hz - 1e-9), last)))
+    if not timed:
+        return
+    written = write_times(timing, counter0, np.array([index for *_, index in timed], dtype=np.int64))
+    for (emitted_ns, latencies, _), start in zip(timed, written):
+        if start >= 0:
+            latencies.append((emitted_ns - int(start)) / 1e9)
 
 
-def movement_end_s(trial: Trial, result: Result, rate_hz: float) -> float | None:
+def movement_end_s(truth: Truth, result: Result, rate_hz: float) -> float | None:
     """When the movement the result reports ended, in the truth (trial time), if it did."""
     if result.step is not None:
-        step = true_step(trial, result, rate_hz)
+        step = true_step(truth, result, rate_hz)
         return None if step is None else float(step["takeoff_s"])
-    name = MOVEMENT_END.get(trial.test)
-    return None if name is None else trial.truth.events.get(name)
+    name = MOVEMENT_END.get(truth.test)
+    return None if name is None else truth.events.get(name)
 
 
-def true_step(trial: Trial, result: Result, rate_hz: float) -> dict | None:
+def true_step(truth: Truth, result: Result, rate_hz: float) -> dict | None:
     """The true step a step result reports: the one whose takeoff is closest, within reach."""
     takeoff = result.events.get("takeoff_s")
-    if takeoff is None or not trial.truth.per_rep:
+    if takeoff is None or not truth.per_rep:
         return None
-    nearest = min(trial.truth.per_rep, key=lambda rep: abs(rep["takeoff_s"] - takeoff))
+    nearest = min(truth.per_rep, key=lambda rep: abs(rep["takeoff_s"] - takeoff))
     reach = max(STEP_MATCH_S, 3 / rate_hz)
     return dict(nearest) if abs(nearest["takeoff_s"] - takeoff) <= reach else None
 
@@ -119,7 +111,7 @@ def true_step(trial: Trial, result: Result, rate_hz: float) -> dict | None:
 def evaluate(run: TrialRun, names: Sequence[str] | None, expected: Sequence[str],
              rate_hz: float) -> tuple[TrialRecord, list[spec.Check]]:
     """The trial's record and the checks that count towards the pass rates."""
-    truth = run.trial.truth
+    truth = run.truth
     everything = [result for result, _ in run.results]
     steps = [r for r in everything if r.step is not None]
     results = [r for r in everything if r.step is None]
@@ -127,7 +119,7 @@ def evaluate(run: TrialRun, names: Sequence[str] | None, expected: Sequence[str]
     measured = dict(result.metrics) if result is not None else {}
     checks = spec.check(run.plan.test, truth.metrics, measured, rate_hz,
                         names=None if names is None else [n for n in names if n in truth.metrics])
-    step_checks, spurious = check_steps(run.trial, steps, rate_hz)
+    step_checks, spurious = check_steps(truth, steps, rate_hz)
     analysis_issues = [issue for r in everything for issue in r.issues]
     notes = []
     if len(results) > 1:
@@ -159,7 +151,7 @@ def evaluate(run: TrialRun, names: Sequence[str] | None, expected: Sequence[str]
     record = TrialRecord(
         label=plan.label, index=plan.index, test=plan.test, seed=plan.seed, mass_kg=plan.mass_kg,
         rate_hz=rate_hz, options=dict(plan.options), start_sample=run.start,
-        samples=int(run.force.shape[0]), status=status, notes=tuple(notes),
+        samples=run.samples, status=status, notes=tuple(notes),
         truth=dict(truth.metrics), true_events=dict(truth.events), measured=measured,
         events=dict(result.events) if result is not None else {},
         checks=tuple(checks + step_checks), acquisition_issues=tuple(untrusted),
@@ -171,12 +163,12 @@ def evaluate(run: TrialRun, names: Sequence[str] | None, expected: Sequence[str]
     return record, ([] if untrusted else checks + step_checks)
 
 
-def check_steps(trial: Trial, steps: Sequence[Result], rate_hz: float) -> tuple[list[spec.Check], int]:
+def check_steps(truth: Truth, steps: Sequence[Result], rate_hz: float) -> tuple[list[spec.Check], int]:
     """Each step result against the true step it reports (as test ``run step``), and how many
     step results report no true step (or one already reported)."""
     checks, seen, spurious = [], set(), 0
     for step in steps:
-        true = true_step(trial, step, rate_hz)
+        true = true_step(truth, step, rate_hz)
         if true is None or true["takeoff_s"] in seen:
             spurious += 1
             continue
@@ -195,13 +187,14 @@ def count(trials: Sequence[TrialRecord], counted: Sequence[Sequence[spec.Check]]
                   passed=sum(t.status == "pass" for t in trials), min_scored=min_scored)
 
 
-def latency_figure(name: str, start: str, end: str, values_s: Sequence[float], *,
+def latency_figure(name: str, start: str, end: str, values_s: Sequence[float] | Tally, *,
                    limit_s: float | None, fast: bool, clock_problem: str | None) -> LatencyFigure:
     """A latency against its limit (held to the p99, or the max below spec.P99_MIN_COUNT
     values), checked in real-time replays only. A negative latency, or a timing log off the
     host's clock, makes the figure "not measurable" (never met)."""
     summary = LatencySummary.of(values_s)
-    negative = int(np.count_nonzero(np.asarray(values_s, dtype=float) < 0))
+    negative = values_s.negative if isinstance(values_s, Tally) else int(
+        np.count_nonzero(np.asarray(values_s, dtype=float) < 0))
     if clock_problem is not None or negative:
         why = clock_problem or (f"{negative} of {summary.count} values are negative: the timing "
                                 "log does not hold when these samples were written")

@@ -52,8 +52,8 @@ def guard_edges(stimulus: Stimulus, segment: Segment) -> Stimulus:
     which biases the weighing (and a generator's reconstruction filter spreads a step)."""
     cells = stimulus.cells.copy()
     guard = max(1, int(round(GUARD_S * segment.rate_hz)))
-    bounds = [(stimulus.data_start + start, stimulus.data_start + start + trial.cells.shape[0])
-              for start, trial in zip(segment.starts, segment.trials)]
+    bounds = [(stimulus.data_start + start, stimulus.data_start + start + samples)
+              for start, samples in zip(segment.starts, segment.lengths)]
     for number, (first, stop) in enumerate(bounds):
         before = first - (bounds[number - 1][1] if number else stimulus.markers[0] + len(marker(segment.rate_hz)))
         after = (bounds[number + 1][0] if number + 1 < len(bounds) else stimulus.markers[1]) - stop
@@ -128,7 +128,6 @@ def stream_stimulus(segment: Segment, settings: Settings, *, plates: int, direct
     volts = settings.bridge.volts(played.reshape(played.shape[0], -1))
     raw = directory / f"raw{suffix}.bin"
     raw.unlink(missing_ok=True)
-    segment.write_source(directory / f"source{suffix}.npz")
     started = time.monotonic()
     if settings.stimulus.startswith(EMULATED):
         urls, plate = emulated_rig(settings.stimulus, plates, segment.rate_hz, settings.timeout_s,
@@ -173,7 +172,7 @@ def stream_stimulus(segment: Segment, settings: Settings, *, plates: int, direct
 def _stream(plate: Plate, acquisition: Acquisition, generators: Generators, stimulus: Stimulus,
             segment: Segment, settings: Settings, router: Router, progress: Progress | None):
     """Start, trigger on the first samples, find the first marker, route; stop after the second."""
-    height = marker_height(segment.cells.shape[1])
+    height = marker_height(plate.plates)
     centre = template_centre(stimulus.rate_hz)
     data_offset = stimulus.data_start - stimulus.markers[0] - centre  # marker centre → data
     end_offset = stimulus.cells.shape[0] - stimulus.markers[0] - centre  # → the waveform's end

@@ -7,10 +7,12 @@ the emulator's timing log, when each block arrived) is a ``StreamOutcome``.
 """
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -20,24 +22,56 @@ from hil.analysis.streaming import MAX_BLOCK, StreamingAnalyser
 from hil.bench.plan import Segment, drop_height
 from hil.bench.settings import BenchError, Settings
 from hil.emulator.faults import Fault
-from hil.emulator.timing import TIMING_DTYPE, read_timing_log
+from hil.bench.tally import Tally
+from hil.emulator.timing import TIMING_DTYPE
 from hil.drivers.base import PlateError
 from hil.plates import is_emulated, open_plate, transport
 from hil.progress import Progress
 from sim.scenario import TrialPlan
-from sim.trial import Trial
+from sim.trial import Truth
+
+
+class TraceSpool:
+    """Finished trials' samples as acquired, on disk (a scratch file) until the report picks the
+    ones it plots: a long scenario keeps no trial's samples in memory once it is done."""
+
+    def __init__(self, plates: int) -> None:
+        self.plates = plates
+        self._file = tempfile.TemporaryFile(prefix="forcebench-traces-")
+
+    def put(self, start: int, force: np.ndarray) -> None:
+        os.pwrite(self._file.fileno(), np.ascontiguousarray(force, dtype="<f8").tobytes(),
+                  start * self.plates * 8)
+
+    def get(self, start: int, samples: int) -> np.ndarray:
+        data = os.pread(self._file.fileno(), samples * self.plates * 8, start * self.plates * 8)
+        return np.frombuffer(data, dtype="<f8").reshape(samples, self.plates)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "TraceSpool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 @dataclass
 class TrialRun:
-    """A trial's life during the replay: the samples it has been fed and the results it gave."""
+    """A trial's life during the replay: the samples it has been fed and the results it gave.
+    With a spool, a finished trial's samples go to it and its analyser is let go."""
 
     plan: TrialPlan
-    trial: Trial
+    truth: Truth
     start: int  # first sample in the stream
     analyser: Any  # a StreamingAnalyser (or anything with its feed/finish)
-    force: np.ndarray  # (samples, plates) as acquired, NaN where nothing arrived
+    samples: int
+    plates: int
+    spool: TraceSpool | None = None
+    force: np.ndarray | None = None  # (samples, plates) as acquired, NaN where nothing arrived
     fed: int = 0
+    holes: list[tuple[float, float]] = field(default_factory=list)  # see hole_spans, once done
     results: list[tuple[Result, int]] = field(default_factory=list)  # (Result, emitted monotonic ns)
     acquisition_issues: list[Issue] = field(default_factory=list)
     compute_s: list[float] = field(default_factory=list)  # compute latency of each timed result
@@ -48,20 +82,30 @@ class TrialRun:
 
     @property
     def stop(self) -> int:
-        return self.start + self.force.shape[0]
+        return self.start + self.samples
 
     @property
     def done(self) -> bool:
-        return self.fed >= self.force.shape[0]
+        return self.fed >= self.samples
 
     def feed(self, rows: np.ndarray) -> None:
         """The trial's next samples (NaN rows where acquisition lost them)."""
+        if self.force is None:
+            self.force = np.full((self.samples, self.plates), np.nan)
         self.force[self.fed:self.fed + rows.shape[0]] = rows
         self.fed += rows.shape[0]
         for first in range(0, rows.shape[0], MAX_BLOCK):
             self._call(self.analyser.feed, rows[first:first + MAX_BLOCK])
         if self.done:
             self._call(self.analyser.finish)
+            self.holes = hole_spans(self.force, self.plan.rate_hz)
+            if self.spool is not None:
+                self.spool.put(self.start, self.force)
+                self.force = self.analyser = None
+
+    def trace(self) -> np.ndarray:
+        """The samples it was fed (samples, plates)."""
+        return self.spool.get(self.start, self.samples) if self.force is None else self.force
 
     def _call(self, method: Callable[..., Sequence[Result]], *args: Any) -> None:
         """Run the analyser; if it crashes, the trial fails with the reason (the bench goes on)."""
@@ -79,15 +123,20 @@ class TrialRun:
             self.analysis_s += [(now - began) / 1e9] * len(results)
 
 
-def new_runs(segment: Segment, plates: int) -> list[TrialRun]:
+def hole_spans(force: np.ndarray, rate_hz: float) -> list[tuple[float, float]]:
+    """(start_s, end_s) of every run of samples where any plate has no data."""
+    missing = ~np.isfinite(force).all(axis=1)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], missing.view(np.int8), [0]))))
+    return [(start / rate_hz, (stop - 1) / rate_hz) for start, stop in zip(edges[0::2], edges[1::2])]
+
+
+def new_runs(segment: Segment, plates: int, spool: TraceSpool | None = None) -> list[TrialRun]:
     """One TrialRun per trial of the segment, each with its own streaming analyser."""
-    runs = []
-    for plan, trial, start in zip(segment.plans, segment.trials, segment.starts):
-        analyser = StreamingAnalyser(plan.test, segment.rate_hz, plates=plates,
-                                     drop_height_m=drop_height(plan))
-        runs.append(TrialRun(plan, trial, start, analyser,
-                             np.full((trial.force.shape[0], plates), np.nan)))
-    return runs
+    return [TrialRun(plan, truth, start, StreamingAnalyser(
+                plan.test, segment.rate_hz, plates=plates, drop_height_m=drop_height(plan)),
+                samples, plates, spool)
+            for plan, truth, start, samples in zip(segment.plans, segment.truths, segment.starts,
+                                                   segment.lengths)]
 
 
 class Router:
@@ -125,7 +174,7 @@ class Router:
     def finish(self) -> None:
         """The stream ended: whatever a trial did not receive is a hole (NaN) to the end."""
         if self.position < self.samples:
-            plates = self.runs[0].force.shape[1] if self.runs else 1
+            plates = self.runs[0].plates if self.runs else 1
             self._advance(np.full((self.samples - self.position, plates), np.nan))
 
 
@@ -161,11 +210,11 @@ class StreamOutcome:
     counter0: int
     frames: Frames
     issues: tuple[Issue, ...]  # acquisition issues, times in seconds of the stream
-    timing: np.ndarray  # the emulator's timing log (empty: latency cannot be measured)
+    timing: np.ndarray | Path  # the timing log's records, or its file (read in chunks: timing_chunks)
     received_s: float  # seconds of data that arrived (up to the last sample received)
     stream_s: float  # from START to the last sample
     wall_s: float  # including starting the emulator and stopping
-    sample_latency_s: np.ndarray  # per sample: arrival at the bench − write (see sample_latencies)
+    sample_latency_s: Tally  # per sample: arrival at the bench − write (see sample_latencies)
     clock_problem: str | None = None  # why the timing log cannot be the host's clock, if it cannot
     lost_plate: str | None = None  # why the plate was lost mid-run (killed, unplugged, timed out)
 
@@ -182,14 +231,12 @@ def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: in
     gives its write times.
     """
     emulated = is_emulated(url)
-    paths = {name: directory / f"{name}{suffix}.{ext}"
-             for name, ext in (("source", "npz"), ("timing", "bin"), ("raw", "bin"))}
+    paths = {name: directory / f"{name}{suffix}.bin" for name in ("timing", "raw")}
     for path in (paths["timing"], paths["raw"]):
         path.unlink(missing_ok=True)  # both files are append-only: start them afresh
-    segment.write_source(paths["source"])
     if not emulated:
         paths["timing"] = settings.timing_log
-    options: dict[str, Any] = dict(source=paths["source"], fast=settings.fast, faults=tuple(faults),
+    options: dict[str, Any] = dict(source=segment.source, fast=settings.fast, faults=tuple(faults),
                                    timing_log=paths["timing"], once=True) if emulated else {}
     started = time.monotonic()
     opened_ns = time.monotonic_ns()
@@ -245,7 +292,7 @@ def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: in
         issues.append(Issue("gap", f"the plate stopped streaming after {received} of "
                             f"{segment.samples} samples", received / segment.rate_hz,
                             segment.samples / segment.rate_hz))
-    timing = _read_timing(paths["timing"])
+    timing = paths["timing"]
     clock = "sampled" if transport(url) == "scpi" else "written"  # see hil/emulator/timing.py
     return StreamOutcome(identity, clock, counter0, frames, tuple(issues), timing,
                          received / segment.rate_hz, stream_s, time.monotonic() - started,
@@ -253,36 +300,71 @@ def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: in
                          clock_problem(timing, opened_ns, time.monotonic_ns()), lost_plate)
 
 
-def clock_problem(timing: np.ndarray, opened_ns: int, ended_ns: int) -> str | None:
+TIMING_CHUNK = 1 << 16  # timing records read at a time: a long stream's log is never read whole
+
+
+def timing_chunks(timing: np.ndarray | Path | None) -> Iterator[np.ndarray]:
+    """The timing log's records (an array, or the log file), a chunk at a time; a record being
+    written at the end of the file is left out."""
+    if timing is None:
+        return
+    if isinstance(timing, np.ndarray):
+        yield from (timing[first:first + TIMING_CHUNK] for first in range(0, timing.size, TIMING_CHUNK))
+        return
+    if not Path(timing).exists():
+        return
+    with open(timing, "rb") as log:
+        while data := log.read(TIMING_CHUNK * TIMING_DTYPE.itemsize):
+            usable = len(data) - len(data) % TIMING_DTYPE.itemsize
+            if usable:
+                yield np.frombuffer(data[:usable], dtype=TIMING_DTYPE)
+
+
+def clock_problem(timing: np.ndarray | Path | None, opened_ns: int, ended_ns: int) -> str | None:
     """Why the timing log cannot hold this stream's times on the host's monotonic clock (its
     times fall outside the time the plate was open), or None."""
-    if timing.size == 0:
+    ranges = [(int(c["write_ns"].min()), int(c["write_ns"].max())) for c in timing_chunks(timing)]
+    if not ranges:
         return None
-    first, last = int(timing["write_ns"].min()), int(timing["write_ns"].max())
+    first, last = min(r[0] for r in ranges), max(r[1] for r in ranges)
     if first < opened_ns or last > ended_ns:
         return (f"the timing log's times lie outside this stream ({(first - opened_ns) / 1e9:+.3f} s "
                 f"to {(last - ended_ns) / 1e9:+.3f} s from its ends): another clock, or another run")
     return None
 
 
-def sample_latencies(arrivals: Sequence[tuple[int, int, int]], timing: np.ndarray,
-                     counter0: int) -> np.ndarray:
+def sample_latencies(arrivals: Sequence[tuple[int, int, int]], timing: np.ndarray | Path | None,
+                     counter0: int) -> Tally:
     """Per sample: host time its block reached the bench − the emulator's write time (s).
     The wire and acquisition share of the end-to-end latency, over every sample."""
-    if not arrivals or timing.size == 0:
-        return np.zeros(0)
+    tally = Tally()
+    if not arrivals:
+        return tally
     firsts, rows, host_ns = (np.array(column, dtype=np.int64) for column in zip(*arrivals))
-    index = np.concatenate([np.arange(f, f + n) for f, n in zip(firsts, rows)])
-    arrived = np.repeat(host_ns, rows)
-    counters, write_ns = written_at(timing, counter0)
-    written = np.full(int(max(index.max(), counters.max())) + 1, -1, dtype=np.int64)
-    written[counters] = write_ns
-    known = (index >= 0) & (written[np.maximum(index, 0)] >= 0)
-    return (arrived[known] - written[index[known]]) / 1e9
+    order = np.argsort(firsts, kind="stable")
+    firsts, rows, host_ns = firsts[order], rows[order], host_ns[order]
+    for chunk in timing_chunks(timing):
+        index, write_ns = written_at(chunk, counter0)
+        block = np.maximum(np.searchsorted(firsts, index, side="right") - 1, 0)
+        arrived = (index >= firsts[block]) & (index < firsts[block] + rows[block])
+        tally.add((host_ns[block[arrived]] - write_ns[arrived]) / 1e9)
+    return tally
+
+
+def write_times(timing: np.ndarray | Path | None, counter0: int, wanted: np.ndarray) -> np.ndarray:
+    """The write time (ns) of each wanted stream sample index, from the timing log (its latest
+    record of that sample); -1 where it has none."""
+    found = np.full(wanted.size, -1, dtype=np.int64)
+    for chunk in timing_chunks(timing):
+        index, write_ns = written_at(chunk, counter0)
+        at = np.minimum(np.searchsorted(index, wanted), max(index.size - 1, 0))
+        hit = index[at] == wanted if index.size else np.zeros(wanted.size, dtype=bool)
+        found[hit] = write_ns[at[hit]]
+    return found
 
 
 def written_at(timing: np.ndarray, counter0: int) -> tuple[np.ndarray, np.ndarray]:
-    """(stream sample index, write ns) from the timing log, sorted, the latest write per index."""
+    """(stream sample index, write ns) from timing records, sorted, the latest write per index."""
     index = (timing["counter"].astype(np.int64) - counter0) % (1 << 32)
     latest_first = np.argsort(index[::-1], kind="stable")
     unique, first = np.unique(index[::-1][latest_first], return_index=True)
@@ -301,7 +383,3 @@ def _frames(plate: Any, stats: Any, emulated: bool) -> Frames:
         except (ValueError, KeyError):
             pass
     return Frames(**counted)
-
-
-def _read_timing(path: Path | None) -> np.ndarray:
-    return read_timing_log(path) if path and path.exists() else np.zeros(0, dtype=TIMING_DTYPE)

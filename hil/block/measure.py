@@ -21,7 +21,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from hil.analysis import analyse
-from hil.bench.plan import Segment
+from hil.bench.plan import lay_out
 from hil.bench.settings import Settings
 from hil.bench.stream import Router, new_runs, stream_segment
 from sim import plate
@@ -157,20 +157,15 @@ class PlateTester:
     def stream(self, planned: Sequence[Planned], suffix: str) -> list[Mapping[str, float] | None]:
         """The trials back to back (quiet gaps between) through the plate; each one's first result."""
         rate = self.scenario.rate_hz
-        gap = np.zeros((int(round(GAP_S * rate)), PLATES, 4))
-        plans, starts, pieces, position = [], [], [], 0
-        for index, p in enumerate(planned):
-            options = {} if drop_height(p.test) is None else {"drop_height_m": drop_height(p.test)}
-            plans.append(TrialPlan(index, TESTS[p.test].movement, 0, None, rate, options))
-            starts.append(position)
-            pieces += [p.trial.cells, gap]
-            position += p.trial.cells.shape[0] + gap.shape[0]
-        segment = Segment(rate, tuple(plans), tuple(p.trial for p in planned), tuple(starts),
-                          np.concatenate(pieces))
-        runs = new_runs(segment, PLATES)
-        router = Router(runs, segment.samples)
+        plans = [TrialPlan(index, TESTS[p.test].movement, 0, None, rate,
+                           {} if drop_height(p.test) is None else {"drop_height_m": drop_height(p.test)})
+                 for index, p in enumerate(planned)]
         with tempfile.TemporaryDirectory(prefix="forcebench-block-") as scratch:
             where = Path(scratch) if self.directory is None else self.directory
+            segment = lay_out(where / f"source{suffix}.npz", rate, PLATES, GAP_S,
+                              zip(plans, (p.trial for p in planned)))
+            runs = new_runs(segment, PLATES)
+            router = Router(runs, segment.samples)
             outcome = stream_segment(segment, self.url, self.settings, plates=PLATES, faults=(),
                                      directory=where, suffix=suffix, router=router,
                                      progress=None)

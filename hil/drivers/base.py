@@ -54,6 +54,7 @@ class Plate(abc.ABC):
     plates: int = 2
     channels: int = protocol.CELLS
     reconnects: int = 0  # times the transport went away and came back
+    away_s: float | None = None  # how long it was away the last time, when the plate knows (a raw record)
     rejected: int = 0  # garbled records the driver threw away before framing (text lines)
 
     @abc.abstractmethod

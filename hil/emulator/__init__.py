@@ -13,11 +13,11 @@ from .device import DEFECTS, EmulatedPlate
 from .faults import Fault, FaultError, parse_fault, parse_faults
 from .scpi_plate import ScpiFrontEnd
 from .serial_plate import SerialFrontEnd
-from .source import Source, SourceError, builtin_source, read_source, write_source
+from .source import Source, SourceError, builtin_source, open_source, read_source, write_source
 from .timing import TIMING_DTYPE, read_timing_log
 
 __all__ = ["EmulatedPlate", "Fault", "FaultError", "parse_fault", "parse_faults", "Source",
-           "SourceError", "builtin_source", "read_source", "write_source", "TIMING_DTYPE",
+           "SourceError", "builtin_source", "open_source", "read_source", "write_source", "TIMING_DTYPE",
            "read_timing_log", "add_arguments", "run"]
 
 
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
         return 0
-    source = read_source(args.source) if args.source else builtin_source()
+    source = open_source(args.source) if args.source else builtin_source()
     faults = parse_faults(args.fault)
     errors = miscalibration.parse(args.miscalibration, source.plates) if args.miscalibration else None
     if args.transport == "text":

@@ -332,16 +332,16 @@ class EmulatedPlate:
                       own_rate: float) -> np.ndarray:
         """The source's cell forces at these ticks, for one plate (k, 4) or all (k, plates, 4)."""
         n = len(self.source)
-        cells = self.source.cells[:, plates]
         if own_rate == self.source.rate_hz:  # the source's own samples: no interpolation
-            return cells[ticks % n]
+            return self.source.rows(ticks % n, plates)
         x = t * self.source.rate_hz
         i0 = np.floor(x).astype(np.int64)
-        frac = (x - i0).reshape(-1, *([1] * (cells.ndim - 1)))
-        newtons = cells[i0 % n] * (1 - frac) + cells[(i0 + 1) % n] * frac
+        both = self.source.rows(np.stack((i0 % n, (i0 + 1) % n)), plates)
+        frac = (x - i0).reshape(-1, *([1] * (both.ndim - 2)))
+        newtons = both[0] * (1 - frac) + both[1] * frac
         if self.once:  # no wrap-around interpolation at the end of a single pass
             end = (i0 + 1 >= n).reshape(frac.shape)
-            newtons = np.where(end, cells[np.minimum(i0, n - 1)], newtons)
+            newtons = np.where(end, self.source.rows(np.minimum(i0, n - 1), plates), newtons)
         return newtons
 
     def _chance(self, kind: str, plate: int, ticks: np.ndarray) -> np.ndarray:
