@@ -23,6 +23,7 @@ import numpy as np
 from ..protocol import CELLS
 
 CHECK_ROWS = 1 << 16  # a file's cells are checked (finite) this many rows at a time
+WINDOW_ROWS = 1 << 14  # rows read ahead as the emulator streams (1 MB for a dual plate)
 
 
 class SourceError(ValueError):
@@ -37,6 +38,7 @@ class CellFile:
         self.row_bytes = 8 * int(np.prod(shape[1:]))
         self._fd = os.open(path, os.O_RDONLY)
         weakref.finalize(self, os.close, self._fd)
+        self._first, self._window = 0, np.zeros((0, *shape[1:]))  # rows read ahead
 
     def read(self, first: int, stop: int) -> np.ndarray:
         """Rows ``first`` .. ``stop`` - 1."""
@@ -46,7 +48,17 @@ class CellFile:
         return np.frombuffer(data, dtype="<f8").reshape(stop - first, *self.shape[1:])
 
     def take(self, index: np.ndarray) -> np.ndarray:
-        """Rows at ``index`` (any order and shape), read run by run of consecutive rows."""
+        """Rows at ``index`` (any order and shape): from a window of WINDOW_ROWS read ahead
+        (streaming reads the rows in order), else read run by run of consecutive rows."""
+        low, high = int(index.min()), int(index.max()) + 1
+        if not self._first <= low <= high <= self._first + self._window.shape[0]:
+            if high - low > WINDOW_ROWS:
+                return self._runs(index)
+            self._first = low
+            self._window = self.read(low, min(low + WINDOW_ROWS, self.shape[0]))
+        return self._window[index - self._first]
+
+    def _runs(self, index: np.ndarray) -> np.ndarray:
         unique, inverse = np.unique(index, return_inverse=True)
         out = np.empty((unique.size, *self.shape[1:]))
         breaks = np.flatnonzero(np.diff(unique) != 1) + 1

@@ -7,7 +7,9 @@ real emulator process, a real pseudo-terminal, the streaming analysis.
   written → the result), beside the pty's own floor measured in the same run (a one-byte round
   trip to an echoing process through pyserial). The machine is shared, so the figures go to
   extra_info and the assertions keep a wide margin (10× the 5 ms spec for the p99);
-- ``--fast``: the speed over real time with no frame lost (target ≥ 50×, reported; asserted ≥ 20×).
+- ``--fast``: the speed over real time with no frame lost (target ≥ 50×, reported), judged as
+  a ratio to the same trials' streaming analysis alone timed in the same run (the bench's own
+  irreducible cost): the stream takes less than STREAM_OVER_ANALYSIS times as long.
 """
 import os
 import select
@@ -21,7 +23,10 @@ import numpy as np
 from figures import figure as describe
 
 from hil import spec
+from hil.analysis.streaming import MAX_BLOCK, StreamingAnalyser
 from hil.bench import Settings, loads, replay
+from hil.bench.plan import drop_height
+from sim.generate import simulate
 
 LATENCY = """
 name = "latency"
@@ -37,18 +42,21 @@ mass_kg = [60, 70, 80, 90]
 options = { speed_m_s = 5.0, duration_s = 9.0 }
 """
 
-THROUGHPUT = """
-name = "throughput"
+CMJ_STREAM = """
+name = "{name}"
 gap_s = 0.5
 [plate]
 rate_hz = 1000
 plates = 2
 [[trials]]
 test = "cmj"
-count = 8
+count = {count}
 seed = 71
 mass_range_kg = [50, 110]
 """
+THROUGHPUT = CMJ_STREAM.format(name="throughput", count=8)
+
+STREAM_OVER_ANALYSIS = 12.0  # measured 3.2–6.2 at load 5–6 (docs/bench.md); quiet ~1.5
 
 ECHO = ("import serial, sys\nport = serial.Serial(sys.argv[1], timeout=5)\nprint('ready', flush=True)\n"
         "while b := port.read(1):\n    port.write(b)")
@@ -117,17 +125,45 @@ def test_end_to_end_latency_real_time_dual_plate_over_pty(benchmark, tmp_path):
     assert movement["p99_s"] < spec.MOVEMENT_LATENCY_S
 
 
+def analysis_alone_s(text: str) -> tuple[float, float]:
+    """The reference: (seconds, seconds of data) for the same trials' streaming analysis alone,
+    in this process, fed in the bench's blocks; the bench's irreducible share of a --fast
+    replay (no emulator, no pty, no decoding). The trials are simulated first, untimed."""
+    scenario = loads(text)
+    trials = [(p, simulate(p.test, mass_kg=p.mass_kg, rate_hz=p.rate_hz, plates=scenario.plates,
+                           noise=scenario.session.plate.noise, seed=p.seed, **p.options))
+              for p in scenario.trials]
+    began = time.perf_counter()
+    for plan, trial in trials:
+        analyser = StreamingAnalyser(plan.test, plan.rate_hz, plates=scenario.plates,
+                                     drop_height_m=drop_height(plan))
+        for first in range(0, trial.force.shape[0], MAX_BLOCK):
+            analyser.feed(trial.force[first:first + MAX_BLOCK])
+        analyser.finish()
+    return time.perf_counter() - began, sum(t.force.shape[0] / t.rate_hz for _, t in trials)
+
+
 def test_sustained_fast_replay_at_least_50x_real_time_without_loss(benchmark, tmp_path):
+    before_s, trial_data_s = analysis_alone_s(THROUGHPUT)
     record = benchmark.pedantic(_run, args=(THROUGHPUT, tmp_path, True), rounds=1, iterations=1)
+    after_s, _ = analysis_alone_s(THROUGHPUT)  # the load moves during the run: both ends
+    reference_s = min(before_s, after_s)
     timing, frames = record["timing"], record["frames"]
-    describe(benchmark, "fast_replay_speed", timing["speed_x_real_time"], "× real time")
-    benchmark.extra_info.update(data_s=timing["data_s"], stream_s=timing["stream_s"],
-                                speed_x_real_time=timing["speed_x_real_time"], **frames)
+    ratio = timing["stream_s"] / reference_s
+    describe(benchmark, "fast_replay_speed", timing["speed_x_real_time"], "× real time",
+             between="seconds of data / seconds streaming them (emulator → pty → acquisition → analysis)")
+    benchmark.extra_info.update(
+        data_s=timing["data_s"], stream_s=timing["stream_s"],
+        speed_x_real_time=timing["speed_x_real_time"], reference_s=reference_s,
+        reference_x_real_time=trial_data_s / reference_s, stream_over_reference=ratio,
+        meets_50x_target=timing["speed_x_real_time"] >= 50, load_average=os.getloadavg()[0],
+        **frames)
     print(f"\n{timing['data_s']:.1f} s of data in {timing['stream_s']:.2f} s: "
-          f"{timing['speed_x_real_time']:.0f}× real time; frames {frames}")
+          f"{timing['speed_x_real_time']:.0f}× real time; the analysis alone {reference_s:.2f} s "
+          f"({ratio:.2f}× of it); frames {frames}")
     assert frames["sent"] == frames["received"] and frames["lost"] == frames["corrupt"] == 0
     assert all(t["status"] == "pass" for t in record["trials"])
     assert record["latency"]["sample"]["measurable"]  # per-tick write times, also in --fast
-    benchmark.extra_info["meets_50x_target"] = timing["speed_x_real_time"] >= 50
-    # the ≥ 50× target is reported; asserted with margin (286–382× quiet, 38× in a suite at load 11)
-    assert timing["speed_x_real_time"] >= 20
+    # streaming adds the emulator, the pty and decoding to the analysis: judged against it, in
+    # the same run (the ≥ 50× target is reported: docs/bench.md gives the measured figures)
+    assert ratio < STREAM_OVER_ANALYSIS

@@ -20,23 +20,11 @@ import sys
 
 import pytest
 from figures import figure as describe
+from test_bench_latency import CMJ_STREAM
 
 SMALL_TRIALS = 10  # and 4× as many: ~15 s for both on the shared box
 FLAT_MARGIN_MB = 20.0
 LARGE_TRIALS = 10_000
-
-SCENARIO = """
-name = "memory"
-gap_s = 0.5
-[plate]
-rate_hz = 1000
-plates = 2
-[[trials]]
-test = "cmj"
-count = {count}
-seed = 71
-mass_range_kg = [50, 110]
-"""
 
 RUNNER = """
 import json, resource, sys, time
@@ -53,7 +41,7 @@ print(json.dumps({"status": status, "timing": done["timing"], "frames": done["fr
 
 
 def replay_in_a_fresh_process(trials: int, directory, timeout_s: float) -> dict:
-    done = subprocess.run([sys.executable, "-c", RUNNER, SCENARIO.format(count=trials), str(directory)],
+    done = subprocess.run([sys.executable, "-c", RUNNER, CMJ_STREAM.format(name="memory", count=trials), str(directory)],
                           capture_output=True, text=True, timeout=timeout_s, check=True)
     run = json.loads(done.stdout.strip().splitlines()[-1])
     run["peak_mb"] = run["bench_peak_mb"] + run["emulator_peak_mb"]
