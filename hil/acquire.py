@@ -32,6 +32,7 @@ LEAD_WINDOW = 100  # the lead is judged per window of this many counters: its sm
 # the window, since a dropped or damaged frame can only make one plate look further ahead
 FLAT_RUN_SAMPLES = 50  # a cell stuck at one value this long while its neighbours move is dead
 FLAT_CHECK_ROWS = 64  # check for stuck cells in batches: it is not urgent, and costs per call
+FEW_FRAMES = 16  # up to this many frames per read are unwrapped one by one, in Python
 
 
 @dataclass(frozen=True)
@@ -277,7 +278,23 @@ class Acquisition:
         if self._origin is None:
             self._origin = int(frames["counter"][0])
             self._last[:] = self._origin - 1
-        unwrapped = np.full(frames.size, -1, dtype=np.int64)  # arrival order; -1: late frame
+        unwrapped = (self._unwrap_few(frames) if frames.size <= FEW_FRAMES
+                     else self._unwrap_many(frames))  # arrival order; -1: late frame
+        taken = unwrapped >= 0
+        if self._resuming is not None and taken.any():
+            firsts = [unwrapped[taken & (frames["plate"] == p)][:1] for p in range(self.plates)]
+            back = int(np.concatenate(firsts).max())  # every plate is back: the loss ends
+            resumed = Disconnect(self._resuming.first, back - 1, self._resuming.seconds)
+            self.stats.disconnects[self.stats.disconnects.index(self._resuming)] = resumed
+            self._resuming = None
+        if self.plates == 2:
+            self._lead.feed(frames["plate"][taken], unwrapped[taken])
+            self._note_drift(self._lead.settled(int(self._last.min()) if self._seen.all() else None))
+
+    def _unwrap_many(self, frames: np.ndarray) -> np.ndarray:
+        """Each frame's unwrapped counter (-1: late), per plate from its last counter; frames
+        behind one already taken are late. Held until emitted."""
+        unwrapped = np.full(frames.size, -1, dtype=np.int64)
         for plate in range(self.plates):
             where = np.flatnonzero(frames["plate"] == plate)
             if where.size == 0:
@@ -297,19 +314,39 @@ class Acquisition:
             unwrapped[where[forward]] = counters
             self._seen[plate] = True
             self._last[plate] = counters[-1]
-            old_c, old_n = self._pending[plate]
-            self._pending[plate] = (np.concatenate((old_c, counters)),
-                                    np.concatenate((old_n, counts)))
-        taken = unwrapped >= 0
-        if self._resuming is not None and taken.any():
-            firsts = [unwrapped[taken & (frames["plate"] == p)][:1] for p in range(self.plates)]
-            back = int(np.concatenate(firsts).max())  # every plate is back: the loss ends
-            resumed = Disconnect(self._resuming.first, back - 1, self._resuming.seconds)
-            self.stats.disconnects[self.stats.disconnects.index(self._resuming)] = resumed
-            self._resuming = None
-        if self.plates == 2:
-            self._lead.feed(frames["plate"][taken], unwrapped[taken])
-            self._note_drift(self._lead.settled(int(self._last.min()) if self._seen.all() else None))
+            self._hold(plate, counters, counts)
+        return unwrapped
+
+    def _unwrap_few(self, frames: np.ndarray) -> np.ndarray:
+        """_unwrap_many for a few frames (real time: a sample's per read), frame by frame in
+        Python: numpy's per-call overhead would be most of the cost."""
+        unwrapped = [-1] * frames.size
+        current = self._last.tolist()  # unwrapped counter of each plate's previous frame
+        previous = [c % protocol.COUNTER_MODULUS for c in current]  # ... and its raw counter
+        highest = list(current)
+        taken: list[list[int]] = [[] for _ in range(self.plates)]
+        for index, (plate, raw) in enumerate(zip(frames["plate"].tolist(), frames["counter"].tolist())):
+            if plate >= self.plates:
+                continue
+            # signed 32-bit steps, so the counter may wrap and a repeat shows as a step back
+            current[plate] += (raw - previous[plate] + (1 << 31)) % protocol.COUNTER_MODULUS - (1 << 31)
+            previous[plate] = raw
+            if current[plate] > highest[plate]:
+                highest[plate] = unwrapped[index] = current[plate]
+                taken[plate].append(index)
+            else:
+                self.stats.late += 1
+        for plate, rows in enumerate(taken):
+            if rows:
+                self._seen[plate] = True
+                self._last[plate] = highest[plate]
+                self._hold(plate, np.array([unwrapped[i] for i in rows], dtype=np.int64),
+                           frames["counts"][rows])
+        return np.array(unwrapped, dtype=np.int64)
+
+    def _hold(self, plate: int, counters: np.ndarray, counts: np.ndarray) -> None:
+        old_c, old_n = self._pending[plate]
+        self._pending[plate] = (np.concatenate((old_c, counters)), np.concatenate((old_n, counts)))
 
     def _note_drift(self, windows: list[tuple[int, int]]) -> None:
         """Windows (first counter, lead) judged: runs at or past DRIFT_LEAD_SAMPLES are drift."""

@@ -6,6 +6,7 @@ import time
 import numpy as np
 import pytest
 
+from hil import acquire as acquire_module, protocol
 from hil.acquire import Acquisition, RawPlate
 from hil.drivers import PlateError
 from hil.plates import open_plate
@@ -231,3 +232,39 @@ def test_real_time_latency_over_the_pty(source_path, tmp_path):
           f"over {latency_ms.size} blocks")
     assert latency_ms.size > 300 and latency_ms.min() > 0
     assert p50 < 10.0 and p99 < 50.0  # loose: two shared noisy cores; the benchmark is strict
+
+
+class _Fixed:
+    """Just what Acquisition asks of a plate, to feed it bytes directly."""
+    url, plates, channels, reconnects, rejected, away_s = "fixed", 2, 4, 0, 0, None
+
+    def read_calibration(self):
+        return protocol.Calibration(np.full((2, 4), 0.001), np.zeros((2, 4)))
+
+
+def test_a_few_frames_are_unwrapped_as_many_are(monkeypatch):
+    """Reads of a few frames (real time) take a Python path: it gives the same rows, counts
+    and issues as the numpy path, through drops, repeats, swaps and the 32-bit wrap."""
+    rng = np.random.default_rng(1)
+    size = protocol.frame_size(4)
+    for _ in range(40):
+        start = int(rng.choice([0, 2**32 - 20]))
+        sent = []
+        for k in (start + np.arange(150)) % 2**32:
+            for plate in (0, 1):
+                chance = rng.random()
+                sent += [] if chance < 0.05 else [(plate, int(k))] * (2 if chance > 0.97 else 1)
+        for i in rng.integers(0, len(sent) - 1, 5):
+            sent[i], sent[i + 1] = sent[i + 1], sent[i]
+        data = b"".join(protocol.encode_frames(p, np.array([k]), np.array([[k % 999, 1, 2, 3]]))
+                        for p, k in sent)
+        cuts = np.cumsum(rng.integers(1, 24, len(data) // size) * size + rng.integers(0, 3, len(data) // size))
+        chunks = [data[a:b] for a, b in zip(np.concatenate(([0], cuts)), cuts) if a < len(data)]
+        seen = []
+        for few in (acquire_module.FEW_FRAMES, 0):
+            monkeypatch.setattr(acquire_module, "FEW_FRAMES", few)
+            acq = Acquisition(_Fixed())
+            blocks = [acq.feed(chunk, 0) for chunk in chunks] + [acq.flush()]
+            seen.append(([(b.first_counter, b.cells.tobytes()) for b in blocks if b is not None],
+                         acq.stats.to_dict(), acq.issues(RATE)))
+        assert seen[0] == seen[1]
