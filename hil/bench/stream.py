@@ -7,6 +7,7 @@ the emulator's timing log, when each block arrived) is a ``StreamOutcome``.
 """
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import time
@@ -65,10 +66,11 @@ class TrialRun:
     plan: TrialPlan
     truth: Truth
     start: int  # first sample in the stream
-    analyser: Any  # a StreamingAnalyser (or anything with its feed/finish)
+    analyser: Any  # a StreamingAnalyser (or anything with its feed/finish); None: made when fed
     samples: int
     plates: int
     spool: TraceSpool | None = None
+    make_analyser: Callable[[], Any] | None = None  # what makes it, at the trial's first sample
     force: np.ndarray | None = None  # (samples, plates) as acquired, NaN where nothing arrived
     fed: int = 0
     holes: list[tuple[float, float]] = field(default_factory=list)  # see hole_spans, once done
@@ -92,6 +94,8 @@ class TrialRun:
         """The trial's next samples (NaN rows where acquisition lost them)."""
         if self.force is None:
             self.force = np.full((self.samples, self.plates), np.nan)
+            if self.analyser is None and self.make_analyser is not None:
+                self.analyser = self.make_analyser()  # not before: an analyser holds buffers
         self.force[self.fed:self.fed + rows.shape[0]] = rows
         self.fed += rows.shape[0]
         for first in range(0, rows.shape[0], MAX_BLOCK):
@@ -131,10 +135,11 @@ def hole_spans(force: np.ndarray, rate_hz: float) -> list[tuple[float, float]]:
 
 
 def new_runs(segment: Segment, plates: int, spool: TraceSpool | None = None) -> list[TrialRun]:
-    """One TrialRun per trial of the segment, each with its own streaming analyser."""
-    return [TrialRun(plan, truth, start, StreamingAnalyser(
-                plan.test, segment.rate_hz, plates=plates, drop_height_m=drop_height(plan)),
-                samples, plates, spool)
+    """One TrialRun per trial of the segment, each with its own streaming analyser (made when
+    its first sample comes)."""
+    return [TrialRun(plan, truth, start, None, samples, plates, spool, functools.partial(
+                StreamingAnalyser, plan.test, segment.rate_hz, plates=plates,
+                drop_height_m=drop_height(plan)))
             for plan, truth, start, samples in zip(segment.plans, segment.truths, segment.starts,
                                                    segment.lengths)]
 
