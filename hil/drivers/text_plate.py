@@ -19,8 +19,8 @@ import serial
 from .. import protocol
 from ..text_format import TIME_COLUMNS, TextPlateFile
 from .base import Plate, PlateCommandError, PlateDisconnected, PlateError, PlateTimeout
+from .serial_plate import PORT_ERRORS, read_arrived
 
-MAX_READ = 1 << 16
 QUIET_S = 0.05  # after stop: a line-printing plate is done when silent this long
 TARE_S = 0.25
 ANNOUNCE_POLL_S = 0.001  # while stopping, between reads of the port
@@ -229,14 +229,9 @@ class TextPlate(Plate):
                 return frames
 
     def _read_some(self, timeout: float) -> bytes:
-        deadline = time.monotonic() + timeout
         try:
-            self.port.timeout = max(0.0, deadline - time.monotonic())
-            data = self.port.read(1)
-            if data:
-                data += self.port.read(min(self.port.in_waiting, MAX_READ))
-            return data
-        except (serial.SerialException, OSError) as error:
+            return read_arrived(self.port, timeout)
+        except PORT_ERRORS as error:
             if self.server is not None:
                 self.server.check()
             raise PlateDisconnected(f"{self.url}: {error}") from None
