@@ -84,7 +84,13 @@ def unloaded_runs(total: np.ndarray, start: int = 0, stop: int | None = None,
         if near.size:
             peaks = np.array([np.fmax.reduce(total[a:b]) for a, b in zip(runs[near, 1], runs[near + 1, 0])])
             low[near] = peaks < RING_LOW_N
-        joined = ((gap <= bridge) | low) & (runs[1:, 1] - runs[1:, 0] > gap)
+        # the run after a gap counts with the runs it joins in turn: ringing near the threshold
+        # chatters (unloaded, one sample over, one under, ...) and only the whole flight is long
+        joined = np.zeros(gap.shape, dtype=bool)
+        reach = runs[:, 1].copy()  # where each run ends once joined to those after it
+        for i in np.flatnonzero((gap <= bridge) | low)[::-1].tolist():
+            if reach[i + 1] - runs[i + 1, 0] > gap[i]:
+                joined[i], reach[i] = True, reach[i + 1]
         if joined.any():
             first = np.concatenate(([True], ~joined))  # a run that starts a merged run
             last = np.concatenate((~joined, [True]))  # a run that ends one
@@ -93,13 +99,16 @@ def unloaded_runs(total: np.ndarray, start: int = 0, stop: int | None = None,
 
 
 def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float,
-           cut_short: bool = False, tails: bool = False) -> Flight:
+           cut_short: bool = False, tails: bool = False, stance_noise: float = 0.0) -> Flight:
     """Level, noise and edges of the unloaded run [run_start, run_stop) of ``total``.
     ``cut_short``: a run that ends the recording a few ms after a take-off (a jump export cut at
     take-off) has the plate's zero as its level (hil.analysis.signal has zeroed a plate that
     reads below zero when empty). ``tails``: rebound contacts, whose edges may meet the level at
     a tangent (_slow_tails); not a jump's push, which reaches it with a finite slope (a power
-    law fitted to real take-offs put them 7–8 ms into the flight)."""
+    law fitted to real take-offs put them 7–8 ms into the flight). ``stance_noise``: the
+    plate's sample noise measured while loaded (stance_noise()), which stands in for the
+    flight's where the flight shows none (a zeroed export, a recording cut at take-off): edge
+    samples within 3 SD of it are noise or ringing, not the edge."""
     n = total.shape[0]
     least = int(round(_CORE_TRIM_S * rate_hz))
     core = total[run_start:run_stop]
@@ -116,7 +125,7 @@ def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float,
         # an export zeroed below a threshold: zero is the level exactly, and the edges it cut
         # (inside the run when it is short) must not lift it; a recording cut a few ms after
         # take-off has no flight to measure (the plate may still ring): the plate's zero
-        level, noise = 0.0, 0.0
+        level, noise = 0.0, stance_noise
     else:
         # edges and ringing trimmed off, the mean is safe and steadier than a median; a run of
         # -inf samples alone has no level (NaN: no comparison with it holds)
@@ -134,10 +143,14 @@ def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float,
     last_contact = takeoff = first_contact = landing = None
     if run_start > 0:
         last_contact = first_below - 1
-        takeoff = edge_time(total, _follow(total, last_contact, near, +1), level, -1, fit, reach)
+        edge, skipped = _above_noise(total, last_contact, near, -1) if zeroed and stance_noise else (
+            _follow(total, last_contact, near, +1), 0)
+        takeoff = edge_time(total, edge, level, -1, fit, reach + skipped)
     if run_stop < n:
         first_contact = last_below + 1
-        landing = edge_time(total, _follow(total, first_contact, near, -1), level, +1, fit, reach)
+        edge, skipped = _above_noise(total, first_contact, near, +1) if zeroed and stance_noise else (
+            _follow(total, first_contact, near, -1), 0)
+        landing = edge_time(total, edge, level, +1, fit, reach + skipped)
     if tails and not (zeroed or cut) and np.isfinite(level):
         takeoff, landing = _slow_tails(total, rate_hz, level, max(5.0 * noise, EDGE_FLOOR_N),
                                        last_contact, takeoff, first_contact, landing)
@@ -180,6 +193,24 @@ def _zeroed(run: np.ndarray) -> bool:
     if zeros.size < ZEROED_MIN or np.fmin.reduce(run) < 0.0:
         return False
     return zeros.size >= ZEROED_SHARE * (zeros[-1] - zeros[0] + 1)
+
+
+def stance_noise(total: np.ndarray, start: int, stop: int) -> float:
+    """Sample noise of ``total`` over [start, stop) (a quiet stance): the SD from successive
+    differences, blind to sway; 0 where there are no two finite samples."""
+    steps = np.diff(total[start:stop])
+    steps = steps[np.isfinite(steps)]
+    return float(np.sqrt(np.mean(np.square(steps)) / 2)) if steps.size else 0.0
+
+
+def _above_noise(x: np.ndarray, i: int, near: float, step: int) -> tuple[int, int]:
+    """From the last (first) non-zero sample ``i`` of an edge on a zeroed export, back into the
+    contact while samples stay under ``near``: with two plates one plate's cut leaves the other's
+    noise (a few N past take-off) in the total. Returns the sample and how many were passed."""
+    k = i
+    while 0 <= k + step < x.shape[0] and x[k] < near and abs(k - i) < 2:
+        k += step
+    return k, abs(k - i)
 
 
 def _follow(x: np.ndarray, i: int, near: float, step: int) -> int:
