@@ -8,7 +8,7 @@ fit of the edge meets the unloaded level.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -99,13 +99,12 @@ def unloaded_runs(total: np.ndarray, start: int = 0, stop: int | None = None,
 
 
 def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float,
-           cut_short: bool = False, tails: bool = False, stance_noise: float = 0.0) -> Flight:
+           cut_short: bool = False, stance_noise: float = 0.0) -> Flight:
     """Level, noise and edges of the unloaded run [run_start, run_stop) of ``total``.
     ``cut_short``: a run that ends the recording a few ms after a take-off (a jump export cut at
     take-off) has the plate's zero as its level (hil.analysis.signal has zeroed a plate that
-    reads below zero when empty). ``tails``: rebound contacts, whose edges may meet the level at
-    a tangent (_slow_tails); not a jump's push, which reaches it with a finite slope (a power
-    law fitted to real take-offs put them 7–8 ms into the flight). ``stance_noise``: the
+    reads below zero when empty). Rebound contacts, whose edges may meet the level at a
+    tangent, go on through slow_tails. ``stance_noise``: the
     plate's sample noise measured while loaded (stance_noise()), which stands in for the
     flight's where the flight shows none (a zeroed export, a recording cut at take-off): edge
     samples within 3 SD of it are noise or ringing, not the edge."""
@@ -151,40 +150,44 @@ def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float,
         edge, skipped = _above_noise(total, first_contact, near, +1) if zeroed and stance_noise else (
             _follow(total, first_contact, near, -1), 0)
         landing = edge_time(total, edge, level, +1, fit, reach + skipped)
-    if tails and not (zeroed or cut) and np.isfinite(level):
-        takeoff, landing = _slow_tails(total, rate_hz, level, max(5.0 * noise, EDGE_FLOOR_N),
-                                       last_contact, takeoff, first_contact, landing)
     return Flight(run_start, run_stop, level, noise, last_contact, takeoff, first_contact, landing,
                   zeroed)
 
 
-def _slow_tails(x: np.ndarray, rate: float, level: float, low: float, last_contact: int | None,
-                takeoff: float | None, first_contact: int | None,
-                landing: float | None) -> tuple[float | None, float | None]:
-    """A rebound contact's edges again, where they meet the level at a tangent: a toe-off whose
+def slow_tails(x: np.ndarray, rate: float, flights: list[Flight]) -> list[Flight]:
+    """Rebound contacts' edges again, where they meet the level at a tangent: a toe-off whose
     force tails off as (t0 − t)² sits under the threshold and the noise for ms, and the
     quadratic fit, allowed one sample, stops there (flight +5 ms on a sin² contact). Each edge
     is fitted as a power law, as running steps are (power_law_edges), and that foot is taken
-    when it lies more than a sample further out; a straight edge (p ≈ 1) keeps its fit."""
-    edges = []
-    reach = int(round(4 * EDGE_MAX_S * rate))
-    for contact, edge, direction in ((last_contact, takeoff, -1), (first_contact, landing, +1)):
-        if contact is None or edge is None:
-            continue
-        near = x[max(contact - reach, 0):contact + 1] if direction < 0 else x[contact:contact + reach + 1]
-        finite = near[np.isfinite(near)]
-        top = EDGE_TOP * (float(finite.max()) - level) if finite.size else 0.0
-        edges.append((contact, level, direction, low, top, edge))
-    if not edges:
-        return takeoff, landing
-    feet = power_law_edges(x, np.array(edges, dtype=np.float64), rate)
-    for foot, (_, _, direction, _, _, edge) in zip(feet.tolist(), edges):
-        if (foot - edge) * direction < -1.0:  # further into the flight by more than a sample
-            if direction < 0:
-                takeoff = foot
-            else:
-                landing = foot
-    return takeoff, landing
+    when it lies more than a sample further out; a straight edge (p ≈ 1) keeps its fit. Not a
+    jump's push, which reaches the level with a finite slope (a power law fitted to real
+    take-offs put them 7–8 ms into the flight). Every edge of the recording is fitted in one
+    call: the per-call overhead, not the arithmetic, was most of a hops analysis."""
+    rows, where = [], []
+    for n, fl in enumerate(flights):
+        if fl.zeroed or not np.isfinite(fl.level):
+            continue  # a zeroed export's cut hides the tail; a lost level has no level to meet
+        low = max(5.0 * fl.noise, EDGE_FLOOR_N)
+        for contact, edge, direction in ((fl.last_contact, fl.takeoff, -1), (fl.first_contact, fl.landing, +1)):
+            if contact is not None and edge is not None:
+                rows.append((contact, fl.level, direction, low, 0.0, edge))
+                where.append(n)
+    if not rows:
+        return flights
+    table = np.array(rows, dtype=np.float64)
+    contact, level, direction = table[:, 0].astype(np.int64), table[:, 1], table[:, 2].astype(np.int64)
+    # top: EDGE_TOP of the contact's peak within 4·EDGE_MAX_S of the edge (finite samples)
+    index = contact[:, None] + direction[:, None] * np.arange(int(round(4 * EDGE_MAX_S * rate)) + 1)
+    near = x[np.clip(index, 0, x.shape[0] - 1)]
+    valid = (index >= 0) & (index < x.shape[0]) & np.isfinite(near)
+    peak = np.where(valid, near, -np.inf).max(axis=1)
+    table[:, 4] = np.where(valid.any(axis=1), EDGE_TOP * (peak - level), 0.0)
+    feet = power_law_edges(x, table, rate).tolist()
+    out = list(flights)
+    for n, foot, d, edge in zip(where, feet, direction.tolist(), table[:, 5].tolist()):
+        if (foot - edge) * d < -1.0:  # further into the flight by more than a sample
+            out[n] = replace(out[n], **{"takeoff" if d < 0 else "landing": foot})
+    return out
 
 
 def _zeroed(run: np.ndarray) -> bool:
@@ -324,16 +327,18 @@ def _fit_feet(seg: np.ndarray, keep: np.ndarray, u: np.ndarray, reach: int) -> n
     from the contact sample, ``u``); NaN where it cannot be trusted."""
     weight = keep.astype(np.float64)
     count = weight.sum(axis=1)
-    su, suu = (weight * u).sum(axis=1), (weight * u * u).sum(axis=1)
+    su, suu = weight @ u, weight @ (u * u)
     roots = np.exp(np.log(np.where(keep, seg, 1.0))[:, None, :] / POWERS[None, :, None])  # F^(1/p)
-    sy = (roots * weight[:, None, :]).sum(axis=2)
-    suy = (roots * (weight * u)[:, None, :]).sum(axis=2)
+    # the weighted sums over samples as matrix products: no (rows, powers, samples) temporaries
+    sums = roots @ np.stack((weight, weight * u), axis=2)
+    sy, suy = sums[..., 0], sums[..., 1]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         slope = (count[:, None] * suy - su[:, None] * sy) / (count * suu - su * su)[:, None]
         intercept = (sy - slope * su[:, None]) / count[:, None]
         line = np.clip(intercept[..., None] + slope[..., None] * u, 1e-300, None)
         fitted = np.exp(np.log(line) * POWERS[None, :, None])  # exp·log: SIMD, twice as fast as **
-        error = (((fitted - np.where(keep, seg, 0.0)[:, None, :]) ** 2) * weight[:, None, :]).sum(axis=2)
+        fitted -= np.where(keep, seg, 0.0)[:, None, :]
+        error = (np.square(fitted, out=fitted) @ weight[:, :, None])[..., 0]
         best = np.argmin(np.where(np.isfinite(error), error, np.inf), axis=1)
         rows = np.arange(seg.shape[0])
         foot = -intercept[rows, best] / slope[rows, best]
