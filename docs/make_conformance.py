@@ -57,6 +57,27 @@ def readme_table(report: Report) -> str:
     return "\n".join(lines)
 
 
+def speed_table(report: Report) -> str:
+    """Median time inside each analyser per trial, by test, as a ratio to forcebench's: the same
+    traces, in the same run and process."""
+    names = [name for name, _ in report.analysers]
+    lines = ["| test | " + " | ".join(f"{name}: median per trial" + ("" if name == "forcebench" else ", × forcebench")
+                                     for name in names) + " |", "|---" * (len(names) + 1) + "|"]
+    ours = report.seconds_per_trial.get("forcebench", {})
+    for test in ours:
+        cells = []
+        for name in names:
+            seconds = report.seconds_per_trial.get(name, {}).get(test)
+            if seconds is None:
+                cells.append("–")
+            elif name == "forcebench":
+                cells.append(f"{1e3 * seconds:.2f} ms")
+            else:
+                cells.append(f"{1e3 * seconds:.2f} ms, {seconds / ours[test]:.2f}×")
+        lines.append(f"| {test} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def splice(path: Path, body: str) -> None:
     content = path.read_text()
     pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
@@ -81,8 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         report = run(available(), ["all"], args.trials, executor, progress, strict=False)
     note = provenance(report, args.trials)
     splice(ROOT / "docs" / "conformance.md", f"{note}\n\n{text(report, markdown=True)}")
-    splice(ROOT / "README.md", f"{readme_table(report)}\n\n{note} Full table: "
-                               f"[docs/conformance.md](docs/conformance.md#the-table).")
+    splice(ROOT / "README.md", f"{readme_table(report)}\n\nSpeed in the same run (every suite's trials "
+                               f"of each test, the time inside the analyser):\n\n{speed_table(report)}\n\n"
+                               f"{note} Full table: [docs/conformance.md](docs/conformance.md#the-table).")
     print(text(report))
     return 0
 

@@ -44,3 +44,18 @@ def test_local_processes_give_the_numbers_of_one_process(here):
 def test_bad_draw_count_is_refused():
     with pytest.raises(ValueError, match="at least 1"):
         monte_carlo(0)
+
+
+def test_the_command_prints_figures_and_refuses_bad_input(capsys):
+    import json
+
+    from hil.calibrate.montecarlo import main
+
+    assert main(["--draws", "3", "--workers", "1", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["draws"] == 3 and figures["executor"] == "local, 1 process"
+    assert main(["--draws", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "at least 1" in err
+    assert main(["--scheduler", "tcp://127.0.0.1:8786", "--workers", "2"]) == 2
+    assert "applies to local processes" in capsys.readouterr().err

@@ -12,6 +12,9 @@ a draw's numbers depend only on its seed:
     from hil.executor import open_executor
     with open_executor(workers=2) as executor:
         summary = monte_carlo(200, executor=executor)
+
+    python -m hil.calibrate.montecarlo --draws 200 --workers 2      # the same from the shell
+    python -m hil.calibrate.montecarlo --scheduler tcp://10.0.0.5:8786 --draws 5000 --json
 """
 from __future__ import annotations
 
@@ -143,3 +146,49 @@ def monte_carlo(draws: int, plates: int = 2, seed: int = 0, executor: Any = None
     outcomes = executor.map(run_draw, [Draw(seed + i, plates) for i in range(draws)], progress)
     return Summary(tuple(outcomes), executor.describe())
 
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m hil.calibrate.montecarlo [--draws N] [--plates 1|2] [--seed S] [--workers N |
+    --scheduler ADDRESS] [--json]``: exit 0 with the figures, 2 on bad arguments or an
+    unreachable cluster (one line on standard error)."""
+    import argparse
+    import json
+    import sys
+    import time
+
+    from ..executor import ExecutorError, open_executor
+
+    parser = argparse.ArgumentParser(prog="python -m hil.calibrate.montecarlo",
+                                     description="calibration Monte Carlo over drawn plates")
+    parser.add_argument("--draws", type=int, default=200)
+    parser.add_argument("--plates", type=int, choices=(1, 2), default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=None, help="local processes (default one per core)")
+    parser.add_argument("--scheduler", default=None, help="a Dask scheduler's address (dask extra)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        if args.draws < 1:
+            raise ValueError(f"--draws must be at least 1, got {args.draws}")
+        began = time.perf_counter()
+        with open_executor(args.scheduler, args.workers) as executor:
+            figures = monte_carlo(args.draws, args.plates, args.seed, executor).figures()
+    except (ExecutorError, ValueError) as error:
+        print(f"calibration Monte Carlo: {error}", file=sys.stderr)
+        return 2
+    figures["wall_s"] = round(time.perf_counter() - began, 2)
+    if args.json:
+        print(json.dumps(figures, indent=1))
+        return 0
+    print(f"{figures['draws']} plates × {figures['cells'] // figures['draws']} cells, {figures['executor']}, "
+          f"{figures['wall_s']} s")
+    for name, unit in (("gain_error_max_pct", "%"), ("offset_error_max_n", "N"), ("crosstalk_error_max_pct", "pp")):
+        print(f"  worst cell {name}: median {figures[name]['median']:.3g} {unit}, max {figures[name]['max']:.3g} {unit}")
+    print(f"  true gain inside ±2u(gain): {100 * figures['gain_coverage_k2']:.1f} % of cells; "
+          f"offset inside ±2u: {100 * figures['offset_coverage_k2']:.1f} %")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
