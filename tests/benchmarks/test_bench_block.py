@@ -57,7 +57,7 @@ def test_bench_thousand_athletes_sixteen_weeks_without_traces(benchmark, request
     if benchmark.stats is not None:  # None with --benchmark-disable
         seconds = benchmark.stats.stats.min
         benchmark.extra_info["under_10_s"] = seconds < 10.0
-        benchmark.extra_info["ratio_to_reference"] = round(seconds / floor, 1)
+        benchmark.extra_info["ratio_to_write_floor"] = round(seconds / floor, 1)  # not judge()'s ratio
         assert seconds < 10 * floor  # measured 2.9×: the model costs a few times writing its output
 
 
