@@ -8,14 +8,77 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 EXIT_OK, EXIT_OUT_OF_SPEC, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE: our bug, not the user's input
 MAX_ERROR_CHARS = 300  # an error line echoes at most this much (a 10 MB header is not echoed)
 
 
+PLATE_URLS = "emulated, emulated+scpi, a serial port or pyserial URL, or a VISA resource"
+CALIBRATION = ("apply this calibration file (forcebench calibrate's calibration.json), "
+               "or the one for the plate's serial number in DIR")
+
+
 class UsageError(Exception):
     """Anything the user can fix: printed as one line, exit status 2."""
+
+
+def _parsed(flag: str, text: str | None, kind: type = float, low: float | None = None,
+            high: float | None = None):
+    """``flag``'s value as a ``kind`` within [low, high] (None stays None), else a UsageError."""
+    if text is None:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        raise UsageError(f"{flag} must be {'a whole number' if kind is int else 'a number'}, "
+                         f"got {text!r}") from None
+    if (low is not None and value < low) or (high is not None and value > high):
+        span = f"at least {low:g}" if high is None else f"{low:g}–{high:g}"
+        raise UsageError(f"{flag} must be {span}, got {value:g}")
+    return value
+
+
+def _plate_options(parser: argparse.ArgumentParser, plate_help: str, timeout_s: float, *,
+                   default: str | None = None, calibration: str | None = None,
+                   fast: str | None = None) -> None:
+    """How a command reaches its plate: --plate and --timeout, and --calibration and --fast where
+    their help is given. _check_plate checks them."""
+    parser.add_argument("--plate", metavar="URL", default=default, help=plate_help)
+    parser.add_argument("--timeout", type=float, default=timeout_s, metavar="S",
+                        help="give up on a plate (or other instrument) silent for this long "
+                             "(default %(default)g s)")
+    if calibration:
+        parser.add_argument("--calibration", metavar="FILE|DIR", help=calibration)
+    if fast:
+        parser.add_argument("--fast", action="store_true",
+                            help=f"emulated plates stream as fast as the host reads ({fast})")
+
+
+def _check_plate(args: argparse.Namespace) -> None:
+    if args.plate is not None and not args.plate.strip():
+        raise UsageError(f"--plate is empty: give a plate URL ({PLATE_URLS}) or leave the option out")
+    _check_timeout(args.timeout)
+
+
+def _check_timeout(seconds: float, most: float = 3600) -> None:
+    if not 0 < seconds <= most:
+        raise UsageError(f"--timeout must be between 0 and {most:g} s, got {seconds:g}")
+
+
+def _plate_settings(args: argparse.Namespace) -> dict:
+    """The checked plate options, named as hil.bench.Settings and hil.block.BlockSettings name them."""
+    _check_plate(args)
+    return {"plate_url": args.plate, "fast": args.fast, "timeout_s": args.timeout,
+            "calibration": Path(args.calibration) if args.calibration else None}
+
+
+def _rig_options(parser: argparse.ArgumentParser, spec_help: str) -> None:
+    """A plate loaded with known weights: by its rig when emulated, else by an operator."""
+    parser.add_argument("--spec", metavar="TOML", help=spec_help)
+    parser.add_argument("--operator", action="store_true",
+                        help="prompt an operator to place the weights, even on an emulated plate")
 
 
 def _add_simulate(sub: argparse._SubParsersAction) -> None:
@@ -101,8 +164,6 @@ def _is_users(error: BaseException) -> bool:
         innermost = innermost.tb_next
     if innermost is None:
         return False
-    from pathlib import Path
-
     raised_in = Path(innermost.tb_frame.f_code.co_filename).resolve()
     ours = Path(__file__).resolve().parent  # hil/, and sim/ beside it
     return any(raised_in.is_relative_to(root) for root in (ours, ours.parent / "sim"))
@@ -133,30 +194,21 @@ def _run_simulate(args: argparse.Namespace) -> int:
     from sim.export import write_trial
     from sim.generate import simulate
 
-    def number(flag: str, text: str | None, kind: type = float):
-        if text is None:
-            return None
-        try:
-            return kind(text)
-        except ValueError:
-            raise UsageError(f"{flag} must be a{'n integer' if kind is int else ' number'}, "
-                             f"got {text!r}") from None
-
     options = {
-        "leg": args.leg, "height_m": number("--height", args.height),
-        "depth_m": number("--depth", args.depth),
-        "drop_height_m": number("--drop-height", args.drop_height),
-        "hops": number("--hops", args.hops, int), "duration_s": number("--duration", args.duration),
-        "speed_m_s": number("--speed", args.speed), "strike": args.strike,
-        "variant": args.variant, "hold_s": number("--hold", args.hold),
+        "leg": args.leg, "height_m": _parsed("--height", args.height),
+        "depth_m": _parsed("--depth", args.depth),
+        "drop_height_m": _parsed("--drop-height", args.drop_height),
+        "hops": _parsed("--hops", args.hops, int), "duration_s": _parsed("--duration", args.duration),
+        "speed_m_s": _parsed("--speed", args.speed), "strike": args.strike,
+        "variant": args.variant, "hold_s": _parsed("--hold", args.hold),
         "untrimmed": args.untrimmed, "second_jump": args.second_jump or None,
         "fidget": args.fidget or None,
         "sway": args.sway or None,
     }
     options = {name: value for name, value in options.items() if value is not None}
-    settings = {"test": args.test, "mass_kg": number("--mass", args.mass),
-                "rate_hz": number("--rate", args.rate), "plates": number("--plates", args.plates, int),
-                "noise": args.noise, "seed": number("--seed", args.seed, int)}
+    settings = {"test": args.test, "mass_kg": _parsed("--mass", args.mass),
+                "rate_hz": _parsed("--rate", args.rate), "plates": _parsed("--plates", args.plates, int),
+                "noise": args.noise, "seed": _parsed("--seed", args.seed, int)}
     trial = simulate(settings.pop("test"), **settings, **options)
     extra = {}
     if args.plot:  # checked before writing: no CSV without its PNG
@@ -214,14 +266,12 @@ def _add_analyse(sub: argparse._SubParsersAction) -> None:
                       help="which foot is on plate 1 (FP1, FZ1, the first device) when the file "
                            f"does not say (default {DEFAULT_FIRST_PLATE})")
     parser.add_argument("--calibration", metavar="FILE|DIR",
-                        help="for a raw record (RAW.bin, from replay): apply this calibration file, "
-                             "or the one for the recording plate's serial number in DIR")
+                        help=f"for a raw record (RAW.bin, from replay): {CALIBRATION}")
     parser.set_defaults(run=_run_analyse)
 
 
 def _run_analyse(args: argparse.Namespace) -> int:
     import json
-    from pathlib import Path
 
     from hil.analysis import analyse
     from hil.analysis.readers import Selection, load
@@ -297,20 +347,12 @@ def _add_replay(sub: argparse._SubParsersAction) -> None:
                     "report.json, report.xml, plots and raw.bin into the report directory. "
                     "Exit 0 all within spec, 1 something out of spec, 2 errors.")
     parser.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML), e.g. scenarios/quick.toml")
-    parser.add_argument("--plate", metavar="URL",
-                        help="plate URL: emulated (default), emulated+scpi, a serial port or "
-                             "pyserial URL, or a VISA resource (default: the scenario's)")
+    _plate_options(parser, f"plate URL: {PLATE_URLS} (default: the scenario's, else emulated)",
+                   10.0, calibration=CALIBRATION, fast="latency not checked")
     parser.add_argument("--report", metavar="DIR", help="report directory (default: reports/<scenario>)")
-    parser.add_argument("--fast", action="store_true",
-                        help="emulated plates stream as fast as the host reads (latency not checked)")
-    parser.add_argument("--timeout", type=float, default=10.0, metavar="S",
-                        help="give up on a plate silent for this long (default 10 s)")
     parser.add_argument("--timing-log", metavar="FILE",
                         help="for a plate you started yourself (forcebench emulate --timing-log): "
                              "its write times, so that latency can be measured")
-    parser.add_argument("--calibration", metavar="FILE|DIR",
-                        help="apply this calibration file (forcebench calibrate's calibration.json), "
-                             "or the one for the plate's serial number in DIR")
     parser.add_argument("--playback", action="store_true",
                         help="upload the scenario to the plate with the protocol's playback command "
                              "(PLAY / TRAC:DATA) before each stream, for firmware that implements it")
@@ -332,22 +374,13 @@ def _add_replay(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_replay(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from hil.bench import Settings, run
-
-    if not 0 < args.timeout <= 3600:
-        raise UsageError(f"--timeout must be between 0 and 3600 s, got {args.timeout:g}")
-    if args.plate is not None and not args.plate.strip():
-        raise UsageError("--plate is empty: give a plate URL (emulated, emulated+scpi, a serial "
-                         "port or a VISA resource) or leave the option out")
     from hil.stimulus.bridge import parse_bridge
 
+    plate = _plate_settings(args)
     if not 0 < args.clock_ppm_limit < 1e5:
         raise UsageError(f"--clock-ppm-limit must be between 0 and 100000, got {args.clock_ppm_limit:g}")
-    settings = Settings(plate_url=args.plate, fast=args.fast, timeout_s=args.timeout,
-                        timing_log=Path(args.timing_log) if args.timing_log else None,
-                        calibration=Path(args.calibration) if args.calibration else None,
+    settings = Settings(**plate, timing_log=Path(args.timing_log) if args.timing_log else None,
                         playback=args.playback, stimulus=args.stimulus,
                         bridge=parse_bridge(args.bridge),
                         clock_ppm_limit=args.clock_ppm_limit)
@@ -411,8 +444,7 @@ def _run_conformance(args: argparse.Namespace) -> int:
         names = available() + [n for n in names if n != "all" and n not in available()]
     suites = expand_suites(args.suite or ["all"])
     strict = bool(args.suite) and "all" not in args.suite  # a suite asked for by name must run
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers must be at least 1, got {args.workers}")
+    _parsed("--workers", args.workers, int, 1)
     before = baseline.read(args.baseline) if args.baseline else None  # bad file: exit 2 before the sweep
     with open_executor(args.scheduler, args.workers) as executor:
         meter: list[Progress] = []
@@ -463,49 +495,26 @@ def _add_block(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("scenario", metavar="SCENARIO", help="block scenario file (TOML)")
     parser.add_argument("--athletes", metavar="N", help="number of athletes (default: the scenario's)")
     parser.add_argument("--seed", metavar="S", help="random seed (default: the scenario's); same seed, same block")
-    parser.add_argument("--plate", metavar="URL",
-                        help="stream test days through this plate (emulated, emulated+scpi, a serial "
-                             "port, a VISA resource); default: the simulated sensor")
-    parser.add_argument("--fast", action="store_true",
-                        help="emulated plates stream as fast as the host reads (the simulated sensor "
-                             "always runs as fast as it can)")
-    parser.add_argument("--calibration", metavar="FILE|DIR",
-                        help="with --plate: apply this calibration file (forcebench calibrate's "
-                             "calibration.json), or the one for the plate's serial number in DIR")
+    _plate_options(parser, f"stream test days through this plate ({PLATE_URLS}); "
+                           "default: the simulated sensor", 10.0,
+                   calibration=f"with --plate: {CALIBRATION}",
+                   fast="the simulated sensor always runs as fast as it can")
     parser.add_argument("--no-traces", action="store_true",
                         help="test days give the model's values: no traces, no plate (fast cohorts)")
-    parser.add_argument("--timeout", type=float, default=10.0, metavar="S",
-                        help="give up on a plate silent for this long (default 10 s)")
     parser.add_argument("--out", metavar="DIR", help="output directory (default: reports/block-<scenario>)")
     parser.set_defaults(run=_run_block)
 
 
 def _run_block(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from hil.block import BlockSettings, run
-
-    def whole(flag: str, text: str | None, low: int) -> int | None:
-        if text is None:
-            return None
-        try:
-            value = int(text)
-        except ValueError:
-            raise UsageError(f"{flag} must be a whole number, got {text!r}") from None
-        if value < low:
-            raise UsageError(f"{flag} must be at least {low}, got {value}")
-        return value
 
     if args.no_traces and args.plate:
         raise UsageError("--no-traces and --plate exclude each other (no traces, nothing to stream)")
     if args.calibration and not args.plate:
         raise UsageError("--calibration applies to a plate: add --plate URL")
-    if not 0 < args.timeout <= 3600:
-        raise UsageError(f"--timeout must be between 0 and 3600 s, got {args.timeout:g}")
-    settings = BlockSettings(athletes=whole("--athletes", args.athletes, 1), seed=whole("--seed", args.seed, 0),
-                             plate_url=args.plate, fast=args.fast, traces=not args.no_traces,
-                             timeout_s=args.timeout,
-                             calibration=Path(args.calibration) if args.calibration else None)
+    settings = BlockSettings(athletes=_parsed("--athletes", args.athletes, int, 1),
+                             seed=_parsed("--seed", args.seed, int, 0), traces=not args.no_traces,
+                             **_plate_settings(args))
     return run(args.scenario, args.out, settings)
 
 
@@ -529,14 +538,11 @@ def _add_realism(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_realism(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from hil import realism
     from hil.analysis.readers import load
     from hil.progress import Progress
 
-    if not 1 <= args.seeds <= 1000:
-        raise UsageError(f"--seeds must be 1–1000, got {args.seeds}")
+    _parsed("--seeds", args.seeds, int, 1, 1000)
     root = Path(__file__).resolve().parents[1]
     wanted = ([(path, Path(path), args.rate, args.test) for path in args.paths] if args.paths
               else realism.default_recordings(root))
@@ -561,8 +567,7 @@ def _add_platecheck(sub: argparse._SubParsersAction) -> None:
                     "and CRC, counter wrap, rates, timing jitter and throughput, start/stop/restart, "
                     "a slow reader. Prints a table, writes platecheck.json and platecheck.xml "
                     "(JUnit). Exit 0 every required check passes, 1 one fails, 2 no plate.")
-    parser.add_argument("url", metavar="URL", help="plate URL (a serial port, pyserial URL, VISA "
-                                                   "resource, or emulated / emulated+scpi)")
+    parser.add_argument("url", metavar="URL", help=f"plate URL: {PLATE_URLS}")
     parser.add_argument("--report", metavar="DIR", default="reports/plate-check",
                         help="where the JSON and JUnit go (default reports/plate-check)")
     parser.add_argument("--only", action="append", default=[], metavar="CHECK",
@@ -576,8 +581,6 @@ def _add_platecheck(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_platecheck(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from hil import platecheck
     from hil.plates import open_plate
 
@@ -587,8 +590,7 @@ def _run_platecheck(args: argparse.Namespace) -> int:
         raise UsageError(f"--rates must be numbers separated by commas, got {args.rates!r}") from None
     if not rates or not all(0 < r <= 100_000 for r in rates):
         raise UsageError(f"--rates must be positive sample rates, got {args.rates!r}")
-    if not 0 < args.timeout <= 600:
-        raise UsageError(f"--timeout must be between 0 and 600 s, got {args.timeout:g}")
+    _check_timeout(args.timeout, 600)
     with open_plate(args.url, timeout=args.timeout) as plate:
         session = platecheck.Session(plate, rates, args.timeout)
         try:
@@ -621,19 +623,15 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
                "  forcebench calibrate --plate /dev/ttyACM0 --reference TCPIP::10.0.0.5::5025::SOCKET \\\n"
                "      --spec fixtures/calibration/acceptance.toml --out cal-SN1234\n"
                "exit status: 0 passes the spec, 1 fails it (reasons listed), 2 could not calibrate")
-    parser.add_argument("--plate", metavar="URL", default="emulated", help="plate URL (default emulated)")
+    _plate_options(parser, f"plate URL: {PLATE_URLS} (default emulated)", 5.0, default="emulated")
     parser.add_argument("--reference", metavar="URL",
                         help="reference instrument: emulated[?noise=..&resolution=..&gain=..], a VISA "
                              "resource, or none (certified masses); default emulated for an emulated "
                              "plate, else none")
-    parser.add_argument("--spec", metavar="TOML", help="acceptance spec (default: F3109/datasheet defaults)")
+    _rig_options(parser, "acceptance spec (default: F3109/datasheet defaults)")
     parser.add_argument("--plate-file", metavar="TOML",
                         help="plate geometry (size_m, cell_half_m) from a plate file, e.g. "
                              "fixtures/plates/clinic-dual.toml (default: 600 x 400 mm, a=250, b=150 mm)")
-    parser.add_argument("--operator", action="store_true",
-                        help="prompt an operator to place the weights, even on an emulated plate")
-    parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
-                        help="give up on a plate or reference silent for this long (default 5 s)")
     parser.add_argument("--out", metavar="DIR", required=True, help="output directory")
     parser.set_defaults(run=_run_calibrate)
 
@@ -642,8 +640,7 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     from hil.calibrate.rig import Interrupted
     from hil.calibrate.run import calibrate
 
-    if not 0 < args.timeout <= 3600:
-        raise UsageError(f"--timeout must be between 0 and 3600 s, got {args.timeout:g}")
+    _check_plate(args)
     try:
         _, status = calibrate(args.plate, args.out, reference_url=args.reference, spec_path=args.spec,
                               plate_file=args.plate_file, operator=args.operator, timeout=args.timeout)
@@ -661,15 +658,13 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
                     "by an operator), compare force and COP, append the result to HISTORY/<serial>.jsonl, "
                     "plot the history (HISTORY/<serial>-drift.png) and warn when its trend leaves the "
                     "spec. Exit 0 within the limits, 1 outside, 2 could not check.")
-    parser.add_argument("--plate", metavar="URL", default="emulated", help="plate URL (default emulated)")
+    _plate_options(parser, f"plate URL: {PLATE_URLS} (default emulated)", 5.0, default="emulated",
+                   calibration=CALIBRATION)
     parser.add_argument("--mass", type=float, required=True, metavar="KG", help="the known mass (≥ 25 kg in clinics)")
     parser.add_argument("--position", metavar="X,Y", default="0,0", help="where, mm from the centre (default 0,0)")
     parser.add_argument("--history", metavar="DIR", default="plate-history",
                         help="history directory (default plate-history)")
-    parser.add_argument("--spec", metavar="TOML", help="acceptance spec (its check_* limits)")
-    parser.add_argument("--calibration", metavar="FILE|DIR", help="calibration file the driver applies")
-    parser.add_argument("--operator", action="store_true", help="prompt an operator, even on an emulated plate")
-    parser.add_argument("--timeout", type=float, default=5.0, metavar="S", help="plate timeout (default 5 s)")
+    _rig_options(parser, "acceptance spec (its check_* limits)")
     parser.set_defaults(run=_run_check)
 
 
@@ -677,6 +672,7 @@ def _run_check(args: argparse.Namespace) -> int:
     from hil.calibrate.check import check
     from hil.calibrate.rig import Interrupted
 
+    _check_plate(args)
     try:
         x_mm, y_mm = (float(v) for v in args.position.split(","))
     except ValueError:

@@ -80,6 +80,15 @@ class ProtocolError(ValueError):
     """A malformed command, reply or frame parameter."""
 
 
+class Refusal(ValueError):
+    """A command an instrument refuses: SCPI error code and message, ``code,message`` as
+    ``SYST:ERR?`` reports it."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{code},{message}")
+        self.code, self.message = code, message
+
+
 def frame_dtype(channels: int = CELLS) -> np.dtype:
     """The frame as a packed numpy structured dtype (one record = one frame on the wire)."""
     return np.dtype([("sync", "<u2"), ("plate", "u1"), ("channels", "u1"),

@@ -5,6 +5,7 @@ import pytest
 
 import formula_traces as traces
 from hil.analysis import analyse
+from spec_trials import simulated_and_analysed
 
 RFD_TOLERANCE = {"rfd_0_50_n_s": 0.15, "rfd_0_100_n_s": 0.10, "rfd_0_200_n_s": 0.10}
 
@@ -68,12 +69,8 @@ def test_saturated_hold_leaves_the_peak_out():
 
 @pytest.mark.parametrize("seed", range(6))
 def test_simulated_pulls_meet_the_spec(seed):
-    from sim.generate import simulate
-    rate = (500.0, 1000.0, 2000.0)[seed % 3]
-    trial = simulate("iso", rate_hz=rate, plates=1 + seed % 2, noise="typical", seed=seed)
-    result = analyse(trial.force, trial.rate_hz, "iso")
+    trial, result = simulated_and_analysed("iso", seed)
     truth = trial.truth.metrics
-    assert not result.refused, result.quality
     assert result.metrics["onset_s"] == pytest.approx(truth["onset_s"], abs=0.020)
     assert result.metrics["peak_force_n"] == pytest.approx(truth["peak_force_n"], rel=0.01)
     assert result.metrics["net_peak_force_n"] == pytest.approx(truth["net_peak_force_n"], rel=0.02)

@@ -5,6 +5,7 @@ import pytest
 
 import formula_traces as traces
 from hil.analysis import analyse
+from spec_trials import simulated_and_analysed
 
 RELATIVE = {"peak_force_n": 0.02, "impact_peak_n": 0.02, "loading_rate_bw_s": 0.10,
             "vertical_impulse_n_s": 0.02, "cadence_spm": 0.01, "body_weight_n": 0.002}
@@ -82,9 +83,5 @@ def test_too_few_steps_and_no_flight_are_refused_or_reported():
 
 @pytest.mark.parametrize("seed", range(6))
 def test_simulated_running_meets_the_spec(seed):
-    from sim.generate import simulate
-    rate = (500.0, 1000.0, 2000.0)[seed % 3]
-    trial = simulate("run", rate_hz=rate, plates=1 + seed % 2, noise="typical", seed=seed)
-    result = analyse(trial.force, trial.rate_hz, "run")
-    assert not result.refused, result.quality
-    _check(result, trial.truth.metrics, rate, trial.truth.per_rep)
+    trial, result = simulated_and_analysed("run", seed)
+    _check(result, trial.truth.metrics, trial.rate_hz, trial.truth.per_rep)

@@ -40,12 +40,8 @@ DEFECTS = {
 }
 
 
-class DeviceError(ValueError):
-    """A command the plate refuses: SCPI error code and message."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(f"{code},{message}")
-        self.code, self.message = code, message
+class DeviceError(protocol.Refusal):
+    """A command the plate refuses."""
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..protocol import block
+from ..protocol import Refusal, block
 
 DAC_MAX = 32767
 LONG_FORMS = ("SOURce", "DATA", "VOLatile", "CLEar", "ARBitrary", "DAC", "FUNCtion", "SRATe",
@@ -42,12 +42,8 @@ CHANNEL_NODES = ("SOUR", "TRIG", "OUTP")
 OPTIONAL_SOURCE = ("DATA", "FUNC", "VOLT", "BURS")
 
 
-class ScpiError(ValueError):
-    """A line that is not a command of this set: SCPI error code and message."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(f"{code},{message}")
-        self.code, self.message = code, message
+class ScpiError(Refusal):
+    """A line that is not a command of this set."""
 
 
 @dataclass(frozen=True)
