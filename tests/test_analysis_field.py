@@ -224,3 +224,33 @@ def test_field_traces_stream_like_batch(test):
     force = tr.force[:, 0]
     batch = analyse_all(force, tr.rate_hz, test, **options_for(test))
     assert_same(batch, stream(force, tr.rate_hz, test, random_sizes(2), **options_for(test)))
+
+
+# --- edges a zeroed export or a cut recording leaves without flight noise -----------------------
+
+def test_chattering_ringing_near_the_threshold_is_one_flight():
+    x = np.full(400, 700.0)
+    x[100:300] = 0.0
+    x[[150, 152, 154]] = 51.0  # ringing at 50 N: one sample over, one under, three times
+    assert unloaded_runs(x, bridge=10).tolist() == [[100, 300]]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_recording_cut_one_sample_after_take_off_at_500_hz_is_analysed(seed):
+    """A zeroed export cut 3 ms after take-off leaves one or two zero samples at 500 Hz."""
+    tr = field_trial("cmj", seed=seed, rate=500.0, plates=2, threshold_n=7.0, end_after_takeoff_s=0.003,
+                     ringing_n=40.0, adc_step_n=2.5)
+    result = analysed(tr)
+    assert not result.refused and "no_landing" in codes(result)
+    assert abs(result.metrics["takeoff_s"] - tr.truth.metrics["takeoff_s"]) < 1e-3  # half a sample
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_take_off_on_a_two_plate_zeroed_export_ignores_one_plates_noise_past_it(seed):
+    """Each plate is zeroed under 3.3 N on its own: past take-off one plate reads 0 while the
+    other's noise (a few N) is still in the total; the edge fit must not bend to it."""
+    tr = field_trial("cmj", seed=seed, rate=500.0, plates=2, threshold_n=3.3, ringing_n=33.0,
+                     ringing_hz=36.0, ringing_damping=0.28, adc_step_n=2.0)
+    result = analysed(tr)
+    error_ms = 1e3 * (result.metrics["takeoff_s"] - tr.truth.metrics["takeoff_s"])
+    assert abs(error_ms) < 0.8 and "jump_height_m" not in failures(tr, result), error_ms
