@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from hil.analysis import analyse, analyse_all
-from hil.analysis.events import unloaded_runs
+from hil.analysis.events import flight, unloaded_runs
 from hil.analysis.readers import load
 from hil.spec import check
 from sim.field import FieldOptions
@@ -245,12 +245,32 @@ def test_a_recording_cut_one_sample_after_take_off_at_500_hz_is_analysed(seed):
     assert abs(result.metrics["takeoff_s"] - tr.truth.metrics["takeoff_s"]) < 1e-3  # half a sample
 
 
-@pytest.mark.parametrize("seed", range(8))
-def test_take_off_on_a_two_plate_zeroed_export_ignores_one_plates_noise_past_it(seed):
-    """Each plate is zeroed under 3.3 N on its own: past take-off one plate reads 0 while the
-    other's noise (a few N) is still in the total; the edge fit must not bend to it."""
-    tr = field_trial("cmj", seed=seed, rate=500.0, plates=2, threshold_n=3.3, ringing_n=33.0,
-                     ringing_hz=36.0, ringing_damping=0.28, adc_step_n=2.0)
-    result = analysed(tr)
-    error_ms = 1e3 * (result.metrics["takeoff_s"] - tr.truth.metrics["takeoff_s"])
-    assert abs(error_ms) < 0.8 and "jump_height_m" not in failures(tr, result), error_ms
+@pytest.mark.parametrize("rate", [500.0, 1000.0])
+def test_take_off_of_a_recording_cut_in_flight_is_not_late_on_the_ringing(rate):
+    """An unzeroed plate (taken off by its empty start) cut 8 ms after take-off: no flight to
+    measure the noise on, so the edge is followed down only to 3 SD of the stance's noise, not
+    into the ringing just past take-off (it was up to 2.2 ms late at 500 Hz: −22 mm/s)."""
+    errors = []
+    for seed in range(20):
+        tr = simulate("cmj", mass_kg=90.0, rate_hz=rate, plates=1, noise="field", seed=seed,
+                      field=FieldOptions(offset_n=-400.0, empty_s=1.4, end_after_takeoff_s=0.008,
+                                         ringing_n=50.0, ringing_hz=35.0, ringing_damping=0.2, adc_step_n=1.3))
+        result = analysed(tr)
+        errors.append(1e3 * (result.metrics["takeoff_s"] - tr.truth.metrics["takeoff_s"]))
+    assert max(map(abs, errors)) < 0.8 and abs(np.mean(errors)) < 0.1, errors
+
+
+def test_a_zeroed_two_plate_export_leaves_one_plates_noise_out_of_the_edge():
+    """Each plate zeroed on its own: just past take-off one plate reads 0, the other 6 N of noise
+    (within 3 SD of the stance's 3 N), which is not the edge: the line through the edge meets 0
+    where the force did."""
+    x = np.full(700, 700.0)
+    x[290:296] = [196.0, 152.0, 108.0, 64.0, 20.0, 6.0]  # falls 44 N a sample
+    x[296:600] = 0.0
+    x[600:606] = [6.0, 20.0, 64.0, 108.0, 152.0, 196.0]
+    (start, stop), = [run for run in unloaded_runs(x).tolist() if run[0] > 0]
+    found = flight(x, start, stop, 1000.0, stance_noise=3.0)
+    assert found.zeroed
+    assert found.takeoff == pytest.approx(294 + 20 / 44, abs=1e-9)
+    assert found.landing == pytest.approx(601 - 20 / 44, abs=1e-9)
+    assert flight(x, start, stop, 1000.0).takeoff > 295  # unknown noise: the 6 N sample is edge
