@@ -8,6 +8,7 @@ installation has, the default trials per cell.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import re
 import sys
@@ -30,9 +31,10 @@ def command(trials: int) -> str:
     return f".venv/bin/python docs/make_conformance.py{extra}"
 
 
-def provenance(report: Report, trials: int) -> str:
+def provenance(report: Report, trials: int, load: tuple[float, float]) -> str:
     return (f"Measured {time.strftime('%Y-%m-%d', time.gmtime())} on {platform.machine()} "
-            f"({report.meta['machine']['cpus']} cores, shared), Python {platform.python_version()}, "
+            f"({report.meta['machine']['cpus']} cores, shared; load average {load[0]:.1f} at the "
+            f"start, {load[1]:.1f} at the end), Python {platform.python_version()}, "
             f"{report.executor}, {report.wall_s:.0f} s; {trials} trials per test, rate, plate count "
             f"and preset. Reproduce: `{command(trials)}` (equivalently `forcebench conformance "
             f"--analyser all --suite all --markdown`).")
@@ -57,6 +59,27 @@ def readme_table(report: Report) -> str:
     return "\n".join(lines)
 
 
+def speed_table(report: Report) -> str:
+    """Median time inside each analyser per trial, by test, as a ratio to forcebench's: the same
+    traces, in the same run and process."""
+    names = [name for name, _ in report.analysers]
+    lines = ["| test | " + " | ".join(f"{name}: median per trial" + ("" if name == "forcebench" else ", × forcebench")
+                                     for name in names) + " |", "|---" * (len(names) + 1) + "|"]
+    ours = report.seconds_per_trial.get("forcebench", {})
+    for test in ours:
+        cells = []
+        for name in names:
+            seconds = report.seconds_per_trial.get(name, {}).get(test)
+            if seconds is None:
+                cells.append("–")
+            elif name == "forcebench":
+                cells.append(f"{1e3 * seconds:.2f} ms")
+            else:
+                cells.append(f"{1e3 * seconds:.2f} ms, {seconds / ours[test]:.2f}×")
+        lines.append(f"| {test} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def splice(path: Path, body: str) -> None:
     content = path.read_text()
     pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
@@ -77,12 +100,16 @@ def main(argv: list[str] | None = None) -> int:
             meter.append(Progress(total, "conformance"))
         meter[0].update(done, final=done == total)
 
+    began = os.getloadavg()[0]
     with LocalExecutor(args.workers) as executor:
         report = run(available(), ["all"], args.trials, executor, progress, strict=False)
-    note = provenance(report, args.trials)
+    note = provenance(report, args.trials, (began, os.getloadavg()[0]))
     splice(ROOT / "docs" / "conformance.md", f"{note}\n\n{text(report, markdown=True)}")
-    splice(ROOT / "README.md", f"{readme_table(report)}\n\n{note} Full table: "
-                               f"[docs/conformance.md](docs/conformance.md#the-table).")
+    splice(ROOT / "README.md", f"{readme_table(report)}\n\nSpeed in the same run: the median over every "
+                               f"suite's trials of a test of the wall time inside the analyser, each trial "
+                               f"analysed once (cold, and slowed by the box's load; the fastest rounds of one "
+                               f"recording are in the analysis benchmark below):\n\n{speed_table(report)}\n\n"
+                               f"{note} Full table: [docs/conformance.md](docs/conformance.md#the-table).")
     print(text(report))
     return 0
 

@@ -224,6 +224,16 @@ class Acquisition:
             return None
         return self._emit(int(self._last.min()) + 1, host_time_ns)
 
+    def stop(self) -> None:
+        """Stop the plate mid-stream and take in what it sent before the stop took effect:
+        those samples are not yielded, but their lost, corrupt and late frames count as any
+        others' (the lines a text plate refused while stopping too)."""
+        rejected = self.plate.rejected
+        self.plate.stop()
+        self.stats.corrupt += self.plate.rejected - rejected
+        for _ in self.blocks(timeout=0.0):
+            pass
+
     def flush(self) -> SampleBlock | None:
         """Everything still held (the stream ended): rows up to the last counter seen."""
         end = self.decoder.finish()

@@ -620,6 +620,8 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
                     "An interrupted run resumes where it stopped (DIR/session.jsonl).",
         epilog="examples:\n"
                "  forcebench calibrate --plate 'emulated?gain=1.02,1,1,1,1,1,0.98,1&offset=4' --out cal\n"
+               "  forcebench calibrate --plate emulated+text:fixtures/plates/text-dual-ads1256.toml \\\n"
+               "      --fault drop:0.003 --fault corrupt:0.003 --out cal-text\n"
                "  forcebench calibrate --plate /dev/ttyACM0 --reference TCPIP::10.0.0.5::5025::SOCKET \\\n"
                "      --spec fixtures/calibration/acceptance.toml --out cal-SN1234\n"
                "exit status: 0 passes the spec, 1 fails it (reasons listed), 2 could not calibrate")
@@ -632,6 +634,9 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--plate-file", metavar="TOML",
                         help="plate geometry (size_m, cell_half_m) from a plate file, e.g. "
                              "fixtures/plates/clinic-dual.toml (default: 600 x 400 mm, a=250, b=150 mm)")
+    parser.add_argument("--fault", action="append", default=[], metavar="SPEC",
+                        help="emulated plates: inject a fault into every step's stream, e.g. "
+                             "drop:0.003 (a text plate: drop, corrupt, reorder; repeatable)")
     parser.add_argument("--out", metavar="DIR", required=True, help="output directory")
     parser.set_defaults(run=_run_calibrate)
 
@@ -643,7 +648,8 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     _check_plate(args)
     try:
         _, status = calibrate(args.plate, args.out, reference_url=args.reference, spec_path=args.spec,
-                              plate_file=args.plate_file, operator=args.operator, timeout=args.timeout)
+                              plate_file=args.plate_file, operator=args.operator, timeout=args.timeout,
+                              faults=args.fault)
     except Interrupted:
         raise UsageError(f"interrupted: the steps done are kept in {args.out}/session.jsonl; "
                          "run the same command again to carry on") from None

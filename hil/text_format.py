@@ -28,8 +28,10 @@ time × rate), cells ``L1``–``L4`` and ``R1``–``R4`` (``C1``–``C4`` on a s
 """
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -69,14 +71,20 @@ class TextPlateFile:
     commands: dict[str, str] = field(default_factory=dict)
     description: str = ""
 
-    @property
+    @cached_property
     def time_column(self) -> str | None:
         return next((c for c in self.columns if c in TIME_COLUMNS), None)
 
-    @property
+    @cached_property
     def cell_columns(self) -> np.ndarray:
         """Column index of each cell, plate 0 cells 0-3 then plate 1."""
         return np.array([self.columns.index(name) for name in cell_names(self.plates)])
+
+    @cached_property
+    def _parsed_columns(self) -> tuple[list[int], int | None]:
+        """(cell column indices, time column index or None): looked up once, used per line."""
+        time = self.columns.index(self.time_column) if self.time_column else None
+        return self.cell_columns.tolist(), time
 
     # --- lines ------------------------------------------------------------------------------
 
@@ -122,14 +130,15 @@ class TextPlateFile:
         fields = text.split() if self.separator == " " else text.split(self.separator)
         if len(fields) != len(self.columns):
             return None
+        cells, time = self._parsed_columns
         try:
-            values = np.array([float(fields[i]) for i in self.cell_columns]) / self.resolution
-            stamp = int(fields[self.columns.index(self.time_column)]) if self.time_column else None
+            values = [float(fields[i]) / self.resolution for i in cells]
+            stamp = int(fields[time]) if time is not None else None
         except ValueError:
             return None
-        if not np.all(np.isfinite(values)):
+        if not all(map(math.isfinite, values)):
             return None
-        return stamp, values
+        return stamp, np.array(values)
 
 
 def xor8(data: bytes) -> int:

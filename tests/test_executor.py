@@ -1,9 +1,10 @@
-"""One executor interface for sweeps: local processes, or a Dask cluster on 127.0.0.1; the same
-sweep gives the same numbers on each."""
+"""One executor interface for sweeps (conformance, calibration Monte Carlo): local processes, or
+a Dask cluster on 127.0.0.1; the same sweep gives the same numbers on each."""
 from __future__ import annotations
 
 import pytest
 
+from hil.calibrate.montecarlo import monte_carlo
 from hil.conformance import run
 from hil.executor import DaskExecutor, ExecutorError, LocalExecutor, open_executor
 
@@ -64,11 +65,13 @@ def test_dask_cluster_on_loopback_gives_the_same_numbers(reference):
         with open_executor(cluster.scheduler_address) as executor:
             assert isinstance(executor, DaskExecutor) and executor.workers == 2
             report = run(["forcebench"], ["synthetic", "real"], trials=1, executor=executor)
+            calibrations = monte_carlo(8, executor=executor)
             assert executor.map(square, range(30)) == [x * x for x in range(30)]
             with pytest.raises(ArithmeticError, match="seven"):
                 executor.map(fail_on_seven, range(10))
     assert numbers(report) == numbers(reference)
     assert report.executor.startswith(f"Dask at {cluster.scheduler_address}")
+    assert calibrations.outcomes == monte_carlo(8).outcomes  # in this process
 
 
 def test_an_unreachable_scheduler_is_one_clear_error():

@@ -14,7 +14,7 @@ from hil.protocol import split_command
 from hil.emulator.awg import EmulatedAwg, wire
 from hil.emulator.process import EmulatorProcess
 from hil.stimulus import awg_commands as C
-from hil.stimulus.align import align, marker_centre, marker_height, template_centre
+from hil.stimulus.align import align, first_tick, marker_centre, marker_height, template_centre
 from hil.stimulus.awg import Awg, Generators, StimulusError
 from hil.stimulus.bridge import OVERSAMPLE, Bridge, BridgeError, build_stimulus, parse_bridge
 
@@ -90,6 +90,25 @@ def test_alignment_measures_offset_and_clock_to_a_fraction_of_a_sample(ppm, phas
     expected = (stimulus.markers[0] + template_centre(1000.0) + 37 + phase) * clock
     assert start == pytest.approx(expected, abs=0.1)
     assert align(seen, stimulus, start).clock_ppm == pytest.approx(ppm, abs=10)
+
+
+@pytest.mark.parametrize("phase", np.arange(0.0, 1.0, 0.05))
+def test_the_first_data_sample_is_found_whatever_the_plates_phase(phase):
+    """A plate sampling the held waveform (FILT STEP) once a sample at ``phase`` after each
+    hold begins: the counter found from the first marker is the sample that read data sample 0,
+    and every sample after it reads its own (round() took the one before at some phases)."""
+    rng = np.random.default_rng(2)
+    cells = rng.normal(500, 50, (400, 2, 4))
+    stimulus = build_stimulus(cells, 1000.0)
+    played = stimulus.played().sum(axis=(1, 2))
+    ticks = np.arange(int(played.size / OVERSAMPLE) + 12) - 13 + phase  # in the stimulus' samples
+    seen = played[np.clip(np.floor(ticks * OVERSAMPLE).astype(int), 0, None)]
+    seen = np.where(ticks < 0, 0.0, seen) + rng.normal(0, 0.5, seen.size)
+    start = marker_centre(seen, marker_height(2))
+    data_offset = stimulus.data_start - stimulus.markers[0] - template_centre(1000.0)
+    first = first_tick(start + data_offset)
+    assert ticks[first] == pytest.approx(stimulus.data_start + phase), (phase, start)
+    assert np.allclose(seen[first:first + 400], cells.sum(axis=(1, 2)), atol=5)
 
 
 # --- the command set and the emulated generator -----------------------------------------
@@ -237,6 +256,9 @@ def test_replay_through_the_emulated_stimulus_chain_meets_the_spec(tmp_path, cap
     assert compute["count"] == 1 and 0 < compute["p50_s"] < 0.5  # stimulus out → result
     assert compute["start"] == "last needed sample out of the stimulus"
     assert samples["count"] > 4000  # every data sample timed from stimulus out
+    assert samples["measurable"], samples["note"]  # none before it left: the alignment is causal
+    # stimulus out is when the generators fired (their announcement), not the host's *TRG
+    assert played["trigger"]["from"] == "generator" and played["trigger"]["trip_ms"] >= 0, played
     assert "compute latency (last needed sample out of the stimulus → result returned)" in out
 
 

@@ -11,6 +11,7 @@ from hil.acquire import Acquisition
 from hil.cli import main
 from hil.plates import open_plate
 from hil.drivers.base import PlateCommandError, PlateUrlError
+from hil.drivers.text_plate import TextPlate
 from hil.emulator.source import write_source
 from hil.text_format import PlateFileError, load_plate_file, plate_file_from_dict
 from sim.generate import simulate
@@ -87,7 +88,7 @@ def test_lost_garbled_and_out_of_order_lines_are_counted_as_injected(tmp_path, f
     # each lost, garbled or overtaken line is a missing sample on both plates; a garbled line is
     # corrupt; an overtaken line arrives late
     missing = injected["dropped"] + injected["garbled"] + injected["reordered"]
-    assert stats.lost == 2 * missing
+    assert stats.lost == 2 * (missing - injected["unseen"])  # unseen: before the first line
     assert stats.corrupt == injected["garbled"]
     assert stats.late == 2 * injected["reordered"]
     good = np.isfinite(force).all(axis=1)
@@ -105,11 +106,15 @@ def test_a_plate_without_commands_or_counter_uses_device_time_and_host_tare(tmp_
             plate.set_rate(500)
         with Acquisition(plate) as acquisition:
             plate.start()
-            block = next(acquisition.blocks(timeout=1.0))
+            force = np.zeros((0, 1))
+            for block in acquisition.blocks(timeout=1.0):
+                force = np.concatenate((force, block.force))
+                if np.isfinite(force).sum() > 100:
+                    break
         # a plate that streams from power-up overflows the port while the host is not reading:
         # those lines are missing (NaN), the ones read are zero after the host's tare
-        finite = np.isfinite(block.force)
-        assert finite.sum() > 100 and np.abs(block.force[finite]).max() < 0.01
+        finite = np.isfinite(force)
+        assert finite.sum() > 100 and np.abs(force[finite]).max() < 0.01
 
 
 @pytest.mark.parametrize("url", ["text:nope.toml@/dev/null", f"text:{DUAL}", "emulated+text:missing.toml"])
@@ -149,11 +154,60 @@ rate = 0.002
     frames = record["frames"]
     # per line two frames: every line sent arrived unless garbled; every line dropped, garbled
     # or overtaken is a lost sample on both plates
-    assert frames["corrupt"] > 0 and frames["late"] > 0 and frames["dropped_by_fault"] > 0
+    assert min(frames["lines_garbled"], frames["lines_reordered"], frames["dropped_by_fault"]) > 0
+    assert frames["corrupt"] == frames["lines_garbled"]
+    assert frames["late"] == 2 * frames["lines_reordered"]
+    assert frames["lost"] == frames["dropped_by_fault"] + 2 * (
+        frames["lines_garbled"] + frames["lines_reordered"] - frames["lines_unseen"])
     assert frames["received"] == frames["sent"] - 2 * frames["corrupt"]
-    assert frames["lost"] == frames["dropped_by_fault"] + 2 * frames["corrupt"] + frames["late"]
     assert {"gap", "crc_error"} <= {i["code"] for i in record["acquisition_issues"]}
     # both trials are hit, so flagged: found, but nothing was verified against the truth
     assert record["counts"]["flagged"] == 2 and status == 1, out + err
     assert record["reasons"] == ["nothing verified: 0 of 2 trials scored (2 flagged by acquisition, 0 failed)"]
     assert record["latency"]["sample"]["measurable"]  # each line timed by the write that carried it
+
+
+TINY_SPEC = """[sequence]
+levels_kg = [100, 200]
+grid_x_mm = [-200, 200]
+grid_y_mm = [-120, 120]
+repeats = 2
+settle_s = 0.6
+"""
+
+
+def test_unattended_calibration_of_a_text_plate_counts_its_lines_as_injected(tmp_path, capsys):
+    """1000 Hz x 8 cells with a hidden gain error on two cells, calibrated by the emulated rig
+    (no operator) while lines are lost, garbled and reordered: the gains are found, the plate
+    passes once corrected (in the driver: the firmware cannot store it), and every step's
+    stream as acquired, summed, has the emulator's faults exactly (about 25 s)."""
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY_SPEC)
+    url = f"emulated+text:{DUAL}?gain=1.02,0.99,1,1,1,1,1,1"
+    status = main(["calibrate", "--plate", url, "--spec", str(spec), "--out", str(tmp_path / "cal"),
+                   *[arg for fault in FAULTS for arg in ("--fault", fault)]])
+    out, err = capsys.readouterr()
+    record = json.loads((tmp_path / "cal" / "calibration.json").read_text())
+    assert status == 0 and record["acceptance"]["pass"], out + err
+    gains = [cell["gain_error"] for cell in record["cells"]]
+    assert gains[:2] == pytest.approx([1.02, 0.99], abs=0.002) and gains[2:] == pytest.approx([1] * 6, abs=0.002)
+    assert record["correction"]["written"] and not record["correction"]["stored_on_plate"]
+    counts = record["acquisition"]
+    injected = {k[len("injected_"):]: v for k, v in counts.items() if k.startswith("injected_")}
+    assert min(injected["dropped"], injected["garbled"], injected["reordered"]) > 0, injected
+    assert counts["corrupt"] == injected["garbled"]
+    assert counts["late"] == 2 * injected["reordered"]
+    assert counts["lost"] == 2 * (injected["dropped"] + injected["garbled"] + injected["reordered"]
+                                  - injected["unseen"])
+    assert f"frames lost {counts['lost']}, corrupt {counts['corrupt']}" in out
+
+
+def test_a_real_text_plate_has_no_rig(tmp_path):
+    """Only our emulator takes the rig's load: a text plate on a port is calibrated by an operator."""
+    with open_plate(f"emulated+text:{DUAL}", fast=True) as emulated:
+        plate = TextPlate(load_plate_file(DUAL), emulated.url, 2.0)  # the same port, no emulator
+        try:
+            with pytest.raises(PlateCommandError, match="no 'load'"):
+                plate.command("load", 0, 0.0, 0.0, 100.0)
+        finally:
+            plate.close()

@@ -8,7 +8,7 @@ fit of the edge meets the unloaded level.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -84,7 +84,13 @@ def unloaded_runs(total: np.ndarray, start: int = 0, stop: int | None = None,
         if near.size:
             peaks = np.array([np.fmax.reduce(total[a:b]) for a, b in zip(runs[near, 1], runs[near + 1, 0])])
             low[near] = peaks < RING_LOW_N
-        joined = ((gap <= bridge) | low) & (runs[1:, 1] - runs[1:, 0] > gap)
+        # the run after a gap counts with the runs it joins in turn: ringing near the threshold
+        # chatters (unloaded, one sample over, one under, ...) and only the whole flight is long
+        joined = np.zeros(gap.shape, dtype=bool)
+        reach = runs[:, 1].copy()  # where each run ends once joined to those after it
+        for i in np.flatnonzero((gap <= bridge) | low)[::-1].tolist():
+            if reach[i + 1] - runs[i + 1, 0] > gap[i]:
+                joined[i], reach[i] = True, reach[i + 1]
         if joined.any():
             first = np.concatenate(([True], ~joined))  # a run that starts a merged run
             last = np.concatenate((~joined, [True]))  # a run that ends one
@@ -93,13 +99,15 @@ def unloaded_runs(total: np.ndarray, start: int = 0, stop: int | None = None,
 
 
 def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float,
-           cut_short: bool = False, tails: bool = False) -> Flight:
+           cut_short: bool = False, stance_noise: float = 0.0) -> Flight:
     """Level, noise and edges of the unloaded run [run_start, run_stop) of ``total``.
     ``cut_short``: a run that ends the recording a few ms after a take-off (a jump export cut at
     take-off) has the plate's zero as its level (hil.analysis.signal has zeroed a plate that
-    reads below zero when empty). ``tails``: rebound contacts, whose edges may meet the level at
-    a tangent (_slow_tails); not a jump's push, which reaches it with a finite slope (a power
-    law fitted to real take-offs put them 7–8 ms into the flight)."""
+    reads below zero when empty). Rebound contacts, whose edges may meet the level at a
+    tangent, go on through slow_tails. ``stance_noise``: the
+    plate's sample noise measured while loaded (stance_noise()), which stands in for the
+    flight's where the flight shows none (a zeroed export, a recording cut at take-off): edge
+    samples within 3 SD of it are noise or ringing, not the edge."""
     n = total.shape[0]
     least = int(round(_CORE_TRIM_S * rate_hz))
     core = total[run_start:run_stop]
@@ -116,7 +124,7 @@ def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float,
         # an export zeroed below a threshold: zero is the level exactly, and the edges it cut
         # (inside the run when it is short) must not lift it; a recording cut a few ms after
         # take-off has no flight to measure (the plate may still ring): the plate's zero
-        level, noise = 0.0, 0.0
+        level, noise = 0.0, stance_noise
     else:
         # edges and ringing trimmed off, the mean is safe and steadier than a median; a run of
         # -inf samples alone has no level (NaN: no comparison with it holds)
@@ -134,44 +142,52 @@ def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float,
     last_contact = takeoff = first_contact = landing = None
     if run_start > 0:
         last_contact = first_below - 1
-        takeoff = edge_time(total, _follow(total, last_contact, near, +1), level, -1, fit, reach)
+        edge, skipped = _above_noise(total, last_contact, near, -1) if zeroed and stance_noise else (
+            _follow(total, last_contact, near, +1), 0)
+        takeoff = edge_time(total, edge, level, -1, fit, reach + skipped)
     if run_stop < n:
         first_contact = last_below + 1
-        landing = edge_time(total, _follow(total, first_contact, near, -1), level, +1, fit, reach)
-    if tails and not (zeroed or cut) and np.isfinite(level):
-        takeoff, landing = _slow_tails(total, rate_hz, level, max(5.0 * noise, EDGE_FLOOR_N),
-                                       last_contact, takeoff, first_contact, landing)
+        edge, skipped = _above_noise(total, first_contact, near, +1) if zeroed and stance_noise else (
+            _follow(total, first_contact, near, -1), 0)
+        landing = edge_time(total, edge, level, +1, fit, reach + skipped)
     return Flight(run_start, run_stop, level, noise, last_contact, takeoff, first_contact, landing,
                   zeroed)
 
 
-def _slow_tails(x: np.ndarray, rate: float, level: float, low: float, last_contact: int | None,
-                takeoff: float | None, first_contact: int | None,
-                landing: float | None) -> tuple[float | None, float | None]:
-    """A rebound contact's edges again, where they meet the level at a tangent: a toe-off whose
+def slow_tails(x: np.ndarray, rate: float, flights: list[Flight]) -> list[Flight]:
+    """Rebound contacts' edges again, where they meet the level at a tangent: a toe-off whose
     force tails off as (t0 − t)² sits under the threshold and the noise for ms, and the
     quadratic fit, allowed one sample, stops there (flight +5 ms on a sin² contact). Each edge
     is fitted as a power law, as running steps are (power_law_edges), and that foot is taken
-    when it lies more than a sample further out; a straight edge (p ≈ 1) keeps its fit."""
-    edges = []
-    reach = int(round(4 * EDGE_MAX_S * rate))
-    for contact, edge, direction in ((last_contact, takeoff, -1), (first_contact, landing, +1)):
-        if contact is None or edge is None:
-            continue
-        near = x[max(contact - reach, 0):contact + 1] if direction < 0 else x[contact:contact + reach + 1]
-        finite = near[np.isfinite(near)]
-        top = EDGE_TOP * (float(finite.max()) - level) if finite.size else 0.0
-        edges.append((contact, level, direction, low, top, edge))
-    if not edges:
-        return takeoff, landing
-    feet = power_law_edges(x, np.array(edges, dtype=np.float64), rate)
-    for foot, (_, _, direction, _, _, edge) in zip(feet.tolist(), edges):
-        if (foot - edge) * direction < -1.0:  # further into the flight by more than a sample
-            if direction < 0:
-                takeoff = foot
-            else:
-                landing = foot
-    return takeoff, landing
+    when it lies more than a sample further out; a straight edge (p ≈ 1) keeps its fit. Not a
+    jump's push, which reaches the level with a finite slope (a power law fitted to real
+    take-offs put them 7–8 ms into the flight). Every edge of the recording is fitted in one
+    call: the per-call overhead, not the arithmetic, was most of a hops analysis."""
+    rows, where = [], []
+    for n, fl in enumerate(flights):
+        if fl.zeroed or not np.isfinite(fl.level):
+            continue  # a zeroed export's cut hides the tail; a lost level has no level to meet
+        low = max(5.0 * fl.noise, EDGE_FLOOR_N)
+        for contact, edge, direction in ((fl.last_contact, fl.takeoff, -1), (fl.first_contact, fl.landing, +1)):
+            if contact is not None and edge is not None:
+                rows.append((contact, fl.level, direction, low, 0.0, edge))
+                where.append(n)
+    if not rows:
+        return flights
+    table = np.array(rows, dtype=np.float64)
+    contact, level, direction = table[:, 0].astype(np.int64), table[:, 1], table[:, 2].astype(np.int64)
+    # top: EDGE_TOP of the contact's peak within 4·EDGE_MAX_S of the edge (finite samples)
+    index = contact[:, None] + direction[:, None] * np.arange(int(round(4 * EDGE_MAX_S * rate)) + 1)
+    near = x[np.clip(index, 0, x.shape[0] - 1)]
+    valid = (index >= 0) & (index < x.shape[0]) & np.isfinite(near)
+    peak = np.where(valid, near, -np.inf).max(axis=1)
+    table[:, 4] = np.where(valid.any(axis=1), EDGE_TOP * (peak - level), 0.0)
+    feet = power_law_edges(x, table, rate).tolist()
+    out = list(flights)
+    for n, foot, d, edge in zip(where, feet, direction.tolist(), table[:, 5].tolist()):
+        if (foot - edge) * d < -1.0:  # further into the flight by more than a sample
+            out[n] = replace(out[n], **{"takeoff" if d < 0 else "landing": foot})
+    return out
 
 
 def _zeroed(run: np.ndarray) -> bool:
@@ -180,6 +196,24 @@ def _zeroed(run: np.ndarray) -> bool:
     if zeros.size < ZEROED_MIN or np.fmin.reduce(run) < 0.0:
         return False
     return zeros.size >= ZEROED_SHARE * (zeros[-1] - zeros[0] + 1)
+
+
+def stance_noise(total: np.ndarray, start: int, stop: int) -> float:
+    """Sample noise of ``total`` over [start, stop) (a quiet stance): the SD from successive
+    differences, blind to sway; 0 where there are no two finite samples."""
+    steps = np.diff(total[start:stop])
+    steps = steps[np.isfinite(steps)]
+    return float(np.sqrt(np.mean(np.square(steps)) / 2)) if steps.size else 0.0
+
+
+def _above_noise(x: np.ndarray, i: int, near: float, step: int) -> tuple[int, int]:
+    """From the last (first) non-zero sample ``i`` of an edge on a zeroed export, back into the
+    contact while samples stay under ``near``: with two plates one plate's cut leaves the other's
+    noise (a few N past take-off) in the total. Returns the sample and how many were passed."""
+    k = i
+    while 0 <= k + step < x.shape[0] and x[k] < near and abs(k - i) < 2:
+        k += step
+    return k, abs(k - i)
 
 
 def _follow(x: np.ndarray, i: int, near: float, step: int) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from hil.analysis.bridge import bridged
-from hil.analysis.events import RING_BRIDGE_S, Flight, flight, unloaded_runs
+from hil.analysis.events import RING_BRIDGE_S, Flight, flight, slow_tails, unloaded_runs
 from hil.analysis.result import Issue, Partial, refusal
 from hil.analysis.signal import G, Options, Signal, asymmetry
 from hil.analysis.weighing import weigh, widen
@@ -64,14 +64,14 @@ def analyse(signal: Signal, options: Options) -> Partial:
 def _flights(total: np.ndarray, rate: float) -> tuple[list[Flight], list[Issue]]:
     """Every flight that follows a contact, in order; dips too short to be flights are reported."""
     flights, issues = [], []
-    for start, stop in unloaded_runs(total, bridge=int(RING_BRIDGE_S * rate)):  # plate ringing
-        found = flight(total, int(start), int(stop), rate, tails=True)
-        if found.takeoff is None:
-            continue  # the recording begins unloaded: nobody on the plate yet
+    runs = unloaded_runs(total, bridge=int(RING_BRIDGE_S * rate))  # plate ringing bridged
+    candidates = [flight(total, int(start), int(stop), rate) for start, stop in runs]
+    # the recording may begin unloaded (nobody on the plate yet): no takeoff, not a flight
+    for found in slow_tails(total, rate, [f for f in candidates if f.takeoff is not None]):
         duration = _duration(found)
         if duration is not None and duration < MIN_FLIGHT_S * rate:
             issues.append(Issue("short_flight", f"unloaded for only {duration / rate * 1000:.1f} ms;"
-                                " not counted as a flight", start / rate, stop / rate))
+                                " not counted as a flight", found.start / rate, found.stop / rate))
             continue
         flights.append(found)
     return flights, issues

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hil.analysis.events import EDGE_FIT_S, RING_BRIDGE_S, Flight, flight, unloaded_runs
+from hil.analysis.events import EDGE_FIT_S, RING_BRIDGE_S, Flight, flight, stance_noise, unloaded_runs
 from hil.analysis.result import Issue, Partial
 from hil.analysis.integrate import cumtrapz, integral_at
 from hil.analysis.signal import G, Signal, asymmetry
@@ -36,7 +36,8 @@ from hil.analysis.weighing import Weighing, weigh, widen, without_movement
 MAX_FLIGHT_S = 1.0  # a 1 s flight is a 1.23 m jump: longer unloaded spans are steps off the plate
 MIN_RUN_S = 0.010  # shorter unloaded runs are noise dips, not flights
 MIN_FLIGHT_S = 0.1  # a flight shorter than this (a 1.2 cm jump) cannot be timed as a jump
-MIN_END_RUN, MIN_END_RUN_S = 3, 0.002  # an export cut a few ms after take-off still shows it
+MIN_END_RUN, MIN_END_RUN_S = 1, 0.002  # an export cut a few ms after take-off still shows it
+# (at 500 Hz, one or two samples of a cut 3 ms after)
 PROPULSION_LOOKBACK_S = 0.5
 PROPULSION_MIN_BW = 1.1  # even a 5 cm jump needs ~1.3 BW of push; stepping off needs none
 ONSET_SD = 5.0  # onset: force leaves body weight by 5 SD of the weighing noise (Owen 2014)
@@ -85,7 +86,8 @@ def find_jump(signal: Signal) -> tuple[Jump | None, list[Issue]]:
             previous_end = stop
             continue
         lookback = total[max(start - int(PROPULSION_LOOKBACK_S * rate), 0):start]
-        found = flight(total, start, stop, rate, cut_short=at_end)
+        found = flight(total, start, stop, rate, cut_short=at_end,
+                       stance_noise=stance_noise(total, weighing.start, weighing.stop))
         push = np.fmax.reduce(lookback) - found.level
         if push < PROPULSION_MIN_BW * (weighing.body_weight_n - found.level):
             previous_end = stop  # no push before it: stepping off

@@ -195,7 +195,8 @@ def summary(record: ReplayRecord, directory: Path, written: bool = True) -> str:
     for played in record.plate.get("stimulus", ()):
         ppm = played["alignment"]["clock_ppm"]
         lines.append(f"  stimulus {played['rate_hz']:g} Hz from {played['identity']}; plate clock "
-                     + ("not measured" if ppm is None else f"{ppm:+.1f} ppm") + " against it")
+                     + ("not measured" if ppm is None else f"{ppm:+.1f} ppm") + " against it; "
+                     + _trigger_text(played.get("trigger")))
     lines.append("  frames " + ", ".join(f"{k} {v}" for k, v in record.frames.to_dict().items()))
     timing = record.timing.to_dict()
     if timing["speed_x_real_time"]:
@@ -205,3 +206,10 @@ def summary(record: ReplayRecord, directory: Path, written: bool = True) -> str:
     lines.append(f"{record.verdict.upper()}: " + (f"report in {directory}/report.json, report.xml"
                                                   if written else "the report was NOT written"))
     return "\n".join(lines)
+
+
+def _trigger_text(trigger: dict | None) -> str:
+    """Where stimulus out was taken from (the generators' own record, or the host's *TRG)."""
+    if trigger is None or trigger["trip_ms"] is None:
+        return "stimulus out = the host's *TRG (its trip to the generators counts as latency)"
+    return f"stimulus out = the generators' trigger, {trigger['trip_ms']:.2f} ms after the host's *TRG"

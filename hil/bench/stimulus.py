@@ -8,10 +8,13 @@ cells' sensitivity and excitation, uploaded to the generators and armed. The pla
 get their one trigger. The first marker found in the stream says where the data begins (the
 router is fed from there); the second gives the plate's clock error against the generators'.
 
-Stimulus out: a sample leaves the generators at trigger + its index / rate (the trigger's host
-time is taken just before ``*TRG`` is sent, so the instrument's own trigger delay counts as
-latency). That time takes the place of the emulator's write time, so latency is "stimulus out →
-result", and the sample latency "stimulus out → row at the bench".
+Stimulus out: a sample leaves the generators at trigger + its index / rate. The trigger's time
+is when the generators fired: the emulated rig announces it (its own record on the host's
+monotonic clock, as an emulated plate's timing log records its writes); real generators do not
+say, so it is the host's time just before ``*TRG`` was sent, and the trigger's trip to the
+instrument counts as latency (an upper bound). That time takes the place of the emulator's write
+time, so latency is "stimulus out → result", and the sample latency "stimulus out → row at the
+bench". The record keeps both times (``trigger``), so the trip is visible where it is known.
 """
 from __future__ import annotations
 
@@ -29,17 +32,18 @@ from hil.bench.settings import BenchError, Settings
 from hil.bench.stream import Router, StreamOutcome, _frames, sample_latencies
 from hil.drivers.base import Plate
 from hil.emulator.process import EmulatorProcess
+from hil.emulator.rig import TRIGGERED
 from hil.emulator.timing import TIMING_DTYPE
 from hil.plates import EMULATED_TEXT, open_plate, plate_file
 from hil.progress import Progress
-from hil.stimulus.align import align, marker_centre, marker_height, template_centre
+from hil.stimulus.align import align, first_tick, marker_centre, marker_height, template_centre
 from hil.stimulus.awg import Generators
 from hil.stimulus.bridge import Stimulus, build_stimulus, marker
 
 EMULATED = "emulated-awg"
 # Stimulus out → result adds to the scenario's write → result limit: the plate's ADC samples an
-# output up to one sample period after it appears (1 ms at 1000 Hz), and the trigger, stamped on
-# the host before it is sent, takes its trip to the generator (0.3-2 ms measured here, loaded).
+# output up to one sample period after it appears (1 ms at 1000 Hz) and its firmware frames it;
+# a real generator's trigger, stamped on the host before it is sent, takes its trip too.
 ALLOWANCE_MS = 5.0
 GUARD_S = 0.02  # trial edges held into the gaps (guard_edges)
 CHANNELS_PER_EMULATED_AWG = 4
@@ -130,7 +134,8 @@ def stream_stimulus(segment: Segment, settings: Settings, *, plates: int, direct
     raw.unlink(missing_ok=True)
     segment.write_source(directory / f"source{suffix}.npz")
     started = time.monotonic()
-    if settings.stimulus.startswith(EMULATED):
+    emulated = settings.stimulus.startswith(EMULATED)
+    if emulated:
         urls, plate = emulated_rig(settings.stimulus, plates, segment.rate_hz, settings.timeout_s,
                                    settings.plate_url)
     else:
@@ -151,6 +156,7 @@ def stream_stimulus(segment: Segment, settings: Settings, *, plates: int, direct
             with Acquisition(plate, raw) as acquisition:
                 outcome, alignment, trigger_ns = _stream(
                     plate, acquisition, generators, stimulus, segment, settings, router, progress)
+                trigger = _fired(plate, trigger_ns, emulated, settings.timeout_s)
                 frames = _frames(plate, acquisition.stats, False)
                 issues = [Issue(**i) for i in acquisition.issues(segment.rate_hz,
                                                                  origin=outcome["counter0"])]
@@ -161,13 +167,27 @@ def stream_stimulus(segment: Segment, settings: Settings, *, plates: int, direct
         issues.append(Issue("gap", f"the plate stopped streaming after {received} of "
                             f"{segment.samples} samples", received / segment.rate_hz,
                             segment.samples / segment.rate_hz))
-    timing = _stimulus_out(stimulus, trigger_ns, outcome["counter0"], segment.samples)
+    timing = _stimulus_out(stimulus, trigger["fired_ns"], outcome["counter0"], segment.samples)
     result = StreamOutcome(identity, "out of the stimulus", outcome["counter0"], frames,
                            tuple(issues), timing, received / segment.rate_hz, outcome["stream_s"],
                            time.monotonic() - started,
                            sample_latencies(outcome["arrivals"], timing, outcome["counter0"]))
     return result, {"generators": urls, "identity": generators.identity, "rate_hz": segment.rate_hz,
-                    "bridge": vars(settings.bridge), "alignment": alignment.to_dict()}
+                    "bridge": vars(settings.bridge), "alignment": alignment.to_dict(),
+                    "trigger": {"from": trigger["from"], "trip_ms": trigger["trip_ms"]}}
+
+
+def _fired(plate: Plate, sent_ns: int, emulated: bool, timeout: float) -> dict:
+    """When the generators fired (host monotonic ns), where that time comes from, and the
+    trigger's trip from the host's ``*TRG`` to the outputs' start where it is known."""
+    if not emulated:
+        return {"fired_ns": sent_ns, "from": "host, before *TRG", "trip_ms": None}
+    line = plate.server.next_address(timeout)
+    word, _, value = line.partition(" ")
+    if word != TRIGGERED or not value.strip().isdigit():
+        raise BenchError(f"the emulated rig announced {line!r} where its trigger time was due")
+    fired = int(value)
+    return {"fired_ns": fired, "from": "generator", "trip_ms": (fired - sent_ns) / 1e6}
 
 
 def _stream(plate: Plate, acquisition: Acquisition, generators: Generators, stimulus: Stimulus,
@@ -197,7 +217,7 @@ def _stream(plate: Plate, acquisition: Acquisition, generators: Generators, stim
                                      f"{settings.timeout_s:g} s of the trigger: are the "
                                      "generators wired to the plate's inputs?")
                 continue
-            counter0 = first_counter + int(round(start + data_offset))
+            counter0 = first_counter + first_tick(start + data_offset)
             pending, held = held, []
         else:
             pending = [block]

@@ -140,6 +140,11 @@ class Frames:
     late: int = 0
     sent: int | None = None  # known for our own emulator only
     dropped_by_fault: int | None = None
+    # our text-plate emulator's line faults, in lines (unseen: dropped or garbled before the
+    # first or after the last intact line, which no reader can count as lost)
+    lines_garbled: int | None = None
+    lines_reordered: int | None = None
+    lines_unseen: int | None = None
 
     def __add__(self, other: "Frames") -> "Frames":
         def add(a: int | None, b: int | None) -> int | None:
@@ -148,7 +153,8 @@ class Frames:
                          for f in fields(self)})
 
     def to_dict(self) -> dict[str, int]:
-        order = ("sent", "dropped_by_fault", "received", "lost", "corrupt", "resyncs", "late")
+        order = ("sent", "dropped_by_fault", "lines_garbled", "lines_reordered", "lines_unseen",
+                 "received", "lost", "corrupt", "resyncs", "late")
         return {name: getattr(self, name) for name in order if getattr(self, name) is not None}
 
 
@@ -296,8 +302,10 @@ def _frames(plate: Any, stats: Any, emulated: bool) -> Frames:
         try:
             plate.stop()
             status = plate.status()
+            lines = {f"lines_{k}": int(status[f"injected_{k}"])
+                     for k in ("garbled", "reordered", "unseen") if f"injected_{k}" in status}
             return Frames(**counted, sent=int(status["sent"]),
-                          dropped_by_fault=int(status["dropped"]))
+                          dropped_by_fault=int(status["dropped"]), **lines)
         except (ValueError, KeyError):
             pass
     return Frames(**counted)

@@ -8,7 +8,8 @@ until it has settled, then the reference.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from typing import TextIO
 
 import numpy as np
@@ -21,6 +22,7 @@ from .acceptance import Sequence
 from .plan import Step
 
 CHUNK_S = 0.1  # the plate is read in pieces this long; settled = the last two agree
+MIN_COMPLETE = 0.9  # of the settled window's samples: the rest may be lost lines, no more
 
 
 class RigError(ValueError):
@@ -43,17 +45,21 @@ class Reading:
     minutes: float  # the rig's clock: when the reading was taken
     samples: int
     settle_s: float
+    # the step's stream as acquired (lost, corrupt, late frames) and, from our own emulator,
+    # what it did to it (injected_lines, injected_dropped, ...)
+    frames: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"step": self.step, "cells_n": list(self.cells_n), "cells_sd_n": list(self.cells_sd_n),
                 "reference_n": self.reference_n, "minutes": self.minutes, "samples": self.samples,
-                "settle_s": self.settle_s}
+                "settle_s": self.settle_s, "frames": dict(self.frames)}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Reading":
         return cls(int(data["step"]), tuple(map(float, data["cells_n"])),
                    tuple(map(float, data["cells_sd_n"])), float(data["reference_n"]),
-                   float(data["minutes"]), int(data["samples"]), float(data["settle_s"]))
+                   float(data["minutes"]), int(data["samples"]), float(data["settle_s"]),
+                   {k: int(v) for k, v in data.get("frames", {}).items()})
 
 
 class Rig:
@@ -127,26 +133,29 @@ def measure(plate: Plate, reference: Reference, rig: Rig, step: Step, raw: proto
                 if count >= limit:
                     break
         finally:
-            plate.stop()
-            while plate.read(0.0):  # frames sent before the stop took effect: not ours
-                pass
+            acquisition.stop()  # what came before the stop took effect is counted, not used
+        stats = acquisition.stats
+    frames = {"lost": stats.lost, "corrupt": stats.corrupt, "late": stats.late,
+              **{f"injected_{k}": v for k, v in plate.injected.items()}}
     if isinstance(rig, EmulatedRig):
         rig.streamed_s += count / rate
     if count < 2 * chunk:
         raise RigError(f"step {step.index + 1}: the plate sent {count} samples in {timeout:g} s")
-    cells = np.concatenate(rows)[-chunk:]
+    window = np.concatenate(rows)[-chunk:]
+    cells = window[~np.isnan(window).any(axis=1)]  # rows a lost line or a saturated cell left out
     where = f"step {step.index + 1} ({step.describe()})"
     if not settled:
         change = _change(np.concatenate(rows), chunk, step)
         raise RigError(f"{where}: the plate did not settle within {sequence.settle_s:g} s "
                        f"(its force still moved {change:.2f} N between the last two "
                        f"{CHUNK_S:g} s windows; tolerance {sequence.settle_tolerance_n:g} N)")
-    if np.isnan(cells).any():
-        raise RigError(f"{where}: samples missing or saturated in the settled window")
+    if cells.shape[0] < MIN_COMPLETE * chunk:
+        raise RigError(f"{where}: {chunk - cells.shape[0]} of the settled window's {chunk} "
+                       "samples missing or saturated")
     reference_n = reference.measure(step.newtons)
     _plausible(step, reference_n, cells.mean(0), sequence, where)
     return Reading(step.index, tuple(cells.mean(0)), tuple(cells.std(0, ddof=1)), reference_n,
-                   rig.minutes(), int(cells.shape[0]), count / rate)
+                   rig.minutes(), int(cells.shape[0]), count / rate, frames)
 
 
 def _plausible(step: Step, reference_n: float, cells: np.ndarray, sequence: Sequence, where: str) -> None:
@@ -172,7 +181,10 @@ def _plausible(step: Step, reference_n: float, cells: np.ndarray, sequence: Sequ
 def _change(rows: np.ndarray, chunk: int, step: Step) -> float:
     """How far the loaded plate's force moved between the last two windows (N)."""
     force = rows[:, step.plate * protocol.CELLS:(step.plate + 1) * protocol.CELLS].sum(1)
-    return float(abs(force[-chunk:].mean() - force[-2 * chunk:-chunk].mean()))
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a window all lost: NaN, not settled
+        change = abs(np.nanmean(force[-chunk:]) - np.nanmean(force[-2 * chunk:-chunk]))
+    return float(change)
 
 
 def _settled(rows: list[np.ndarray], chunk: int, step: Step, sequence: Sequence) -> bool:

@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import TextIO
+from typing import Sequence, TextIO
 
 import numpy as np
 
@@ -44,7 +44,7 @@ def geometry_from(plate_file: str | None) -> plan.Geometry:
 def calibrate(plate_url: str, out: str | Path, *, reference_url: str | None = None,
               spec_path: str | None = None, plate_file: str | None = None,
               operator: bool = False, timeout: float = 5.0, show_progress: bool = True,
-              draw: bool = True,
+              draw: bool = True, faults: Sequence[str] = (),
               prompt: TextIO | None = None, answers: TextIO | None = None) -> tuple[dict, int]:
     """Run (or resume) a calibration into ``out``; (calibration record, exit status 0 or 1)."""
     prompt, answers = prompt or sys.stdout, answers or sys.stdin
@@ -54,7 +54,7 @@ def calibrate(plate_url: str, out: str | Path, *, reference_url: str | None = No
     emulated = is_emulated(plate_url)
     if reference_url is None:
         reference_url = "emulated" if emulated and not operator else "none"
-    with open_plate(plate_url, fast=emulated, timeout=timeout) as plate, \
+    with open_plate(plate_url, fast=emulated, timeout=timeout, faults=tuple(faults)) as plate, \
             open_reference(reference_url, timeout=timeout) as reference:
         identity = plate.identify()
         steps = plan.build(spec.sequence, plate.plates, geometry)
@@ -184,8 +184,20 @@ def _record(session: Session, spec, geometry, plate: Plate, reference, steps, re
                        "matrix": result.correction_matrix.tolist(),
                        **(written or {})},
         "verification": {"before": before, "after": after},
+        "acquisition": _acquisition(session),
         "acceptance": {"pass": not reasons, "reasons": reasons},
     }
+
+
+def _acquisition(session: Session) -> dict[str, int]:
+    """Every step's stream as acquired, summed: frames lost, corrupt and late (and what our own
+    emulator says it injected into them, where it says)."""
+    totals: dict[str, int] = {"lost": 0, "corrupt": 0, "late": 0}
+    for stage in STAGES:
+        for reading in session.readings[stage]:
+            for key, value in reading.frames.items():
+                totals[key] = totals.get(key, 0) + value
+    return totals
 
 
 def summary(record: dict, directory: Path) -> str:
@@ -204,6 +216,7 @@ def summary(record: dict, directory: Path) -> str:
                      f"non-linearity {figures['nonlinearity_pct_fs']:.3f} % FS, hysteresis "
                      f"{figures['hysteresis_pct_fs']:.3f} % FS, COP error max "
                      f"{figures['cop_error_max_mm']:.2f} mm, RMS {figures['cop_error_rms_mm']:.2f} mm")
+    lines.append("  frames " + ", ".join(f"{k} {v}" for k, v in record["acquisition"].items()))
     lines += [f"  FAIL: {reason}" for reason in record["acceptance"]["reasons"]]
     verdict = "PASS" if record["acceptance"]["pass"] else "FAIL"
     lines.append(f"{verdict}: {directory}/calibration.json, report.xml"

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import abc
-from typing import Protocol
+from types import MappingProxyType
+from typing import Mapping, Protocol
 
 import numpy as np
 
@@ -55,6 +56,8 @@ class Plate(abc.ABC):
     channels: int = protocol.CELLS
     reconnects: int = 0  # times the transport went away and came back
     rejected: int = 0  # garbled records the driver threw away before framing (text lines)
+    # what our own emulator says it did to the last stream (text lines: lines, dropped, ...)
+    injected: Mapping[str, int] = MappingProxyType({})
 
     @abc.abstractmethod
     def command(self, name: str, *args) -> str | None:

@@ -9,6 +9,17 @@ from .. import protocol
 from .base import PlateCommandError, PlateDisconnected, PlateError, Plate, PlateTimeout, Server
 
 MAX_READ = 1 << 16
+PORT_ERRORS = (serial.SerialException, OSError)  # what a port that went away raises
+
+
+def read_arrived(port: serial.SerialBase, timeout: float) -> bytes:
+    """Wait up to ``timeout`` for a first byte, then take all that has arrived (up to
+    MAX_READ); a port that went away raises one of PORT_ERRORS."""
+    port.timeout = max(0.0, timeout)
+    data = port.read(1)
+    if data:
+        data += port.read(min(port.in_waiting, MAX_READ))
+    return data
 
 # the shortest wait for a server to reopen its port: a process on a loaded machine may take
 # seconds, which says nothing about the plate's answer time
@@ -95,18 +106,11 @@ class SerialPlate(Plate):
         return self._read_some(timeout)
 
     def _read_some(self, timeout: float) -> bytes:
-        """Wait up to ``timeout`` for data, then take all that has arrived (up to MAX_READ)."""
-        deadline = time.monotonic() + timeout
         while True:
             try:
-                self.port.timeout = max(0.0, deadline - time.monotonic())
-                data = self.port.read(1)
-                if data:
-                    data += self.port.read(min(self.port.in_waiting, MAX_READ))
-                return data
-            except (serial.SerialException, OSError) as error:
-                self._reconnect(error)
-                deadline = time.monotonic() + timeout  # back after a disconnect: wait afresh
+                return read_arrived(self.port, timeout)
+            except PORT_ERRORS as error:
+                self._reconnect(error)  # back after a disconnect: wait afresh
 
     def _reconnect(self, error: Exception) -> None:
         """A server behind the port announces its new address after a disconnect; else fatal."""

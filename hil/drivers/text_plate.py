@@ -5,7 +5,9 @@ Lines become forcebench frames (hil.protocol) with the line's sample index as co
 acquisition treats them like any plate's: a missing index is a gap, an index that goes back is
 late (out of order), and a garbled line is counted in ``rejected`` (acquisition: corrupt).
 Everything the firmware lacks is done on the host: identification from the plate file, tare
-from the median of a quarter second of unloaded samples, the calibration table.
+from the median of a quarter second of unloaded samples, the calibration table. Our own emulator
+(``emulated+text:``) also takes the emulated calibration rig's ``load``, so that ``forcebench
+calibrate`` runs unattended; a real text plate has no rig (``--operator``).
 """
 from __future__ import annotations
 
@@ -17,11 +19,11 @@ import serial
 from .. import protocol
 from ..text_format import TIME_COLUMNS, TextPlateFile
 from .base import Plate, PlateCommandError, PlateDisconnected, PlateError, PlateTimeout
+from .serial_plate import PORT_ERRORS, read_arrived
 
-MAX_READ = 1 << 16
 QUIET_S = 0.05  # after stop: a line-printing plate is done when silent this long
 TARE_S = 0.25
-INJECTED_WAIT_S = 1.0
+ANNOUNCE_POLL_S = 0.001  # while stopping, between reads of the port
 
 
 class TextPlate(Plate):
@@ -102,6 +104,8 @@ class TextPlate(Plate):
             return protocol.format_status(fields)
         elif name == "error":
             return protocol.format_error(0, "No error")
+        elif name == "load" and self.server is not None:  # our emulator's calibration rig
+            self._write(protocol.format_command(name, *args, dialect="serial"))
         else:
             raise PlateCommandError(name, -113, f"a text plate has no {name!r}")
         return None
@@ -116,15 +120,19 @@ class TextPlate(Plate):
                                                    self.calibration.offset.copy()))
 
     def _send(self, name: str) -> bool:
+        """The firmware's line for a command, if it has one."""
         text = self.layout.commands.get(name)
         if text is None:
             return False
+        self._write(text.encode("ascii") + b"\n")
+        return True
+
+    def _write(self, line: bytes) -> None:
         try:
-            self.port.write(text.encode("ascii") + b"\n")
+            self.port.write(line)
             self.port.flush()
         except serial.SerialException as error:
             raise PlateDisconnected(f"{self.url}: write failed: {error}") from None
-        return True
 
     def _identify(self) -> str:
         fallback = f"text plate {self.layout.path} ({self.plates}x4 cells, {self.layout.rate_hz:g} Hz)"
@@ -170,33 +178,41 @@ class TextPlate(Plate):
         return chunks
 
     def _stop(self) -> None:
-        """Stop, and keep the samples printed until the plate falls quiet. A plate without a
-        stop command prints for ever: we stop reading and forget what it prints meanwhile."""
+        """Stop, and keep the samples printed until the plate falls quiet (our own emulator
+        also announces when the stream's last line is out: quiet alone may be a pause of a
+        loaded machine). A plate without a stop command prints for ever: we stop reading and
+        forget what it prints meanwhile."""
         if not self._send("stop"):
             self.streaming = False
             return
         deadline = time.monotonic() + self.timeout
+        waiting = self.streaming and self.server is not None
         while True:
             data = self._read_some(QUIET_S)
-            if not data:
-                break
-            if self.streaming:
+            if self.streaming and data:
                 self._pending += self._frames(data)
+            if waiting:
+                waiting = not self._read_injected()
+            elif not data:
+                break
             if time.monotonic() > deadline:
                 raise PlateTimeout(f"text plate at {self.url} kept printing "
                                    f"{self.timeout:g} s after 'stop'")
-        if self.streaming and self.server is not None:
-            self._read_injected()
         self.streaming = False
 
-    def _read_injected(self) -> None:
-        """Our own emulator says what it did to the lines (``injected lines=N dropped=D ...``)."""
+    def _read_injected(self) -> bool:
+        """Our own emulator's announcement at the end of a stream, if it has come: what it did
+        to the lines (``injected lines=N dropped=D ...``)."""
         try:
-            line = self.server.next_address(INJECTED_WAIT_S)
-        except PlateError:
-            return
-        if line.startswith("injected "):
-            self.injected = {k: int(v) for k, v in (item.split("=") for item in line.split()[1:])}
+            line = self.server.next_address(ANNOUNCE_POLL_S)
+        except PlateTimeout:
+            return False
+        except PlateError:  # the emulator has gone: nothing more will come
+            return True
+        if not line.startswith("injected "):
+            return False
+        self.injected = {k: int(v) for k, v in (item.split("=") for item in line.split()[1:])}
+        return True
 
     # --- data -------------------------------------------------------------------------------
 
@@ -213,14 +229,9 @@ class TextPlate(Plate):
                 return frames
 
     def _read_some(self, timeout: float) -> bytes:
-        deadline = time.monotonic() + timeout
         try:
-            self.port.timeout = max(0.0, deadline - time.monotonic())
-            data = self.port.read(1)
-            if data:
-                data += self.port.read(min(self.port.in_waiting, MAX_READ))
-            return data
-        except (serial.SerialException, OSError) as error:
+            return read_arrived(self.port, timeout)
+        except PORT_ERRORS as error:
             if self.server is not None:
                 self.server.check()
             raise PlateDisconnected(f"{self.url}: {error}") from None

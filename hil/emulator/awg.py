@@ -65,6 +65,7 @@ class EmulatedAwg:
         self.serial = serial
         self.count = channels
         self.bench: list[EmulatedAwg] = [self]  # the instruments wired together
+        self.on_trigger: Callable[[int], None] | None = None  # told when ``*TRG`` fired (ns)
         self.reset()
 
     def reset(self) -> None:
@@ -119,7 +120,10 @@ class EmulatedAwg:
         elif header == "*OPC?":
             return "1"
         elif header == "*TRG":
-            self.fire("BUS", time.monotonic_ns())
+            now = time.monotonic_ns()
+            self.fire("BUS", now)
+            if self.on_trigger is not None:
+                self.on_trigger(now)
         elif header == "SYST:ERR?":
             code, message = self.errors.popleft() if self.errors else (0, "No error")
             return f'{code},"{message}"'

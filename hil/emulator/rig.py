@@ -2,7 +2,9 @@
 front end streaming on a pseudo-terminal, all in one process and one event loop (the wires are
 in memory; a trigger is handled as soon as it arrives, between two sample ticks).
 
-Announces one line per generator (its VISA resource), then the front end's pty path.
+Announces one line per generator (its VISA resource), then the front end's pty path; then,
+whenever a ``*TRG`` fires, ``triggered NS``: the outputs' start on the host's monotonic clock
+(the emulated generators' own record, as a plate emulator's timing log is its frames').
 """
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from .faults import FaultError
 from .frontend import AnalogPlate, FrontEnd, parse_frontend
 from .serial_plate import SerialFrontEnd
 from .text_plate import TextFrontEnd
+
+TRIGGERED = "triggered"  # the announcement of a trigger: "triggered <monotonic ns>"
 
 
 def text_front_end(front: FrontEnd, layout, plates: int) -> FrontEnd:
@@ -47,6 +51,8 @@ def run_rig(args: argparse.Namespace) -> int:
     server = AwgServer(instruments, args.host)
     plate = AnalogPlate(analog_bus(instruments), front, plates=args.plates,
                         rate_hz=args.rate or (layout.rate_hz if layout else 1000.0), seed=args.seed)
+    for instrument in instruments:
+        instrument.on_trigger = lambda ns: print(f"{TRIGGERED} {ns}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     for resource in server.resources:
         print(resource, flush=True)

@@ -44,6 +44,8 @@ class PtyPort:
 
 
 class SerialFrontEnd:
+    fast_batch_ticks, fast_high_water = FAST_BATCH_TICKS, FAST_HIGH_WATER
+
     def __init__(self, plate: EmulatedPlate, fast: bool = False, timing_log: str | None = None,
                  announce: TextIO = sys.stdout, watch_stdin: bool = False) -> None:
         self.plate, self.fast, self.announce = plate, fast, announce
@@ -96,7 +98,7 @@ class SerialFrontEnd:
         if not self.plate.streaming and now >= self.trailing_until:
             return IDLE_POLL_S
         if self.fast:
-            return 0.0 if len(self.outbox) < FAST_HIGH_WATER else IDLE_POLL_S
+            return 0.0 if len(self.outbox) < self.fast_high_water else IDLE_POLL_S
         deadline = self.t0 + (self.plate.ticks * 1_000_000_000) / self.plate.tick_rate_hz
         return max(0.0, (deadline - now) / 1e9)
 
@@ -154,9 +156,9 @@ class SerialFrontEnd:
         """Make the ticks that are due; a disconnect fault reached is returned, not made."""
         plate = self.plate
         if self.fast:
-            if len(self.outbox) >= FAST_HIGH_WATER:
+            if len(self.outbox) >= self.fast_high_water:
                 return None
-            count = FAST_BATCH_TICKS
+            count = self.fast_batch_ticks
         else:
             count = int((now - self.t0) * plate.tick_rate_hz // 1_000_000_000) + 1 - plate.ticks
         for at, seconds in self.disconnects:

@@ -2,8 +2,13 @@
 
 The plate makes its samples like any emulated plate (source, rate, content faults), then prints
 them as the plate file's lines. Line faults, seeded: ``drop`` (a line never sent), ``corrupt``
-(one byte of the line replaced by a glitch byte), ``reorder`` (a line sent after the next one).
-After each stop it announces what it did: ``injected lines=N dropped=D garbled=G reordered=R``.
+(one byte of the line replaced by a glitch byte), ``reorder`` (an intact line sent after the next
+intact one, once the stream has begun). After each stop it announces what it did:
+``injected lines=N dropped=D garbled=G reordered=R unseen=U``, U of the dropped and garbled lines
+lying before the first or after the last line that arrived intact (no reader can tell they are
+missing; a garbled one is still refused). Besides the firmware's own command lines it takes the
+emulated calibration rig's ``LOAD p x y n`` (hil.protocol), as a binary emulated plate does: the
+rig is the physical world, not the firmware, and prints nothing.
 """
 from __future__ import annotations
 
@@ -44,23 +49,41 @@ def text_plate(plate: EmulatedPlate, layout: TextPlateFile) -> EmulatedPlate:
 
 
 class TextFrontEnd(SerialFrontEnd):
+    # fast: lines are made a little ahead of the reader, not seconds of them (a reader that
+    # stops would have to take in and parse all that was made before its stop was seen)
+    fast_batch_ticks, fast_high_water = 128, 16 * 1024
+
     def __init__(self, plate: EmulatedPlate, layout: TextPlateFile, line_faults: dict[str, float],
                  seed: int = 0, **options) -> None:
         super().__init__(plate, **options)
         self.layout, self.line_faults = layout, line_faults
         self.rng = np.random.default_rng([seed, 7])
-        self.held: bytes | None = None  # a line being sent late (reorder)
-        self.announced = False
-        self.injected = dict(lines=0, dropped=0, garbled=0, reordered=0)
+        self.held: tuple[int, bytes] | None = None  # (counter, line) being sent late (reorder)
+        self._new_stream()
         self.commands = {text.strip(): name for name, text in layout.commands.items()}
         self.tare = np.zeros((layout.plates, protocol.CELLS), dtype=np.int64)  # firmware tare
         if "start" not in layout.commands:  # firmware that prints from power-up
             plate.execute("start", ())
+        else:
+            self.announced = True  # no stream yet: a stop has nothing to announce
+
+    def _new_stream(self) -> None:
+        self.announced: bool | None = False  # None: due once the outbox is written
+        self.injected = dict(lines=0, dropped=0, garbled=0, reordered=0, unseen=0)
+        self.faulty: list[int] = []  # counters of the lines dropped or garbled in this stream
+        self.intact: tuple[int, int] | None = None  # lowest and highest counter sent intact
 
     def _command(self, line: bytes, payload: bytes | None = None) -> None:
-        """The firmware's own command lines; unknown lines are ignored, as firmware does."""
+        """The firmware's own command lines (unknown lines are ignored, as firmware does), and
+        the emulated rig's load."""
         name = self.commands.get(line.decode("ascii", "replace").strip())
         plate = self.plate
+        if name is None and line.strip().upper().startswith(b"LOAD ") and not plate.streaming:
+            try:
+                plate.execute(*protocol.parse_command(line, "serial"))
+            except (protocol.ProtocolError, DeviceError):
+                pass  # a load the rig cannot place: nothing changes, as on the binary plate's refusal
+            return
         if name is None or (plate.streaming and name != "stop"):
             return
         if name == "identify":
@@ -74,22 +97,32 @@ class TextFrontEnd(SerialFrontEnd):
         if name == "tare":  # the firmware prints counts less its zero from now on
             self.tare = plate.zero_counts.astype(np.int64)
         elif name == "start":
-            self.injected = dict(lines=0, dropped=0, garbled=0, reordered=0)
-            self.announced = False
+            self._new_stream()
             self.t0 = time.monotonic_ns()
             self.stalls = plate.fault_windows("stall")
         elif name == "stop":
             self._announce()
 
     def _announce(self) -> None:
-        if self.held is not None:  # the stream ends: the held line goes out, now in order
-            self.outbox += self.held
+        """The stream has ended: the held line goes out, now in order; once every line is on the
+        wire, what was done to them is announced (so the announcement also says "nothing more
+        of this stream is coming": a reader may stop listening once it has it and the port is
+        quiet)."""
+        if self.held is not None:
+            self.outbox += self.held[1]
+            self._sent_intact(self.held[0])
             self.held = None
-        if self.announced or not self.injected["lines"]:
-            return
-        self.announced = True
-        print("injected " + " ".join(f"{k}={v}" for k, v in self.injected.items()),
-              file=self.announce, flush=True)
+        if not self.announced:
+            low, high = self.intact or (0, -1)
+            self.injected["unseen"] = sum(not low <= counter <= high for counter in self.faulty)
+            self.announced = None  # due once the outbox is written
+
+    def _write(self) -> None:
+        super()._write()
+        if self.announced is None and not self.outbox:
+            self.announced = True
+            print("injected " + " ".join(f"{k}={v}" for k, v in self.injected.items()),
+                  file=self.announce, flush=True)
 
     def _encode(self, chunk: Chunk) -> tuple[bytes, np.ndarray]:
         frames = protocol.decode_all(chunk.data).frames
@@ -103,27 +136,37 @@ class TextFrontEnd(SerialFrontEnd):
         for index, line in enumerate(self.layout.format_lines(counters, counts)):
             ends[index] = length  # a dropped line: its tick ends where the last one did
             self.injected["lines"] += 1
-            faults = self.line_faults
+            faults, counter = self.line_faults, int(counters[index])
             if self.rng.random() < faults.get("drop", 0.0):
                 self.injected["dropped"] += 1
+                self.faulty.append(counter)
                 continue
-            if self.rng.random() < faults.get("corrupt", 0.0):
+            garbled = self.rng.random() < faults.get("corrupt", 0.0)
+            if garbled:
                 where = int(self.rng.integers(0, len(line) - 1))
                 line = line[:where] + GLITCH_BYTES[int(self.rng.integers(len(GLITCH_BYTES)))
                                                    :][:1] + line[where + 1:]
                 self.injected["garbled"] += 1
-            if self.held is not None:
-                out += [line, self.held]
-                length += len(line) + len(self.held)
+                self.faulty.append(counter)
+            if garbled:  # refused by any reader: it overtakes nothing
+                out.append(line)
+                length += len(line)
+            elif self.held is not None:  # this line overtakes the held one
+                out += [line, self.held[1]]
+                length += len(line) + len(self.held[1])
                 if held_at is not None:
                     ends[held_at] = length
+                self._sent_intact(self.held[0])
                 self.held, held_at = None, None
                 self.injected["reordered"] += 1
-            elif self.rng.random() < faults.get("reorder", 0.0):
-                self.held, held_at = line, index
+            elif self.intact is not None and self.rng.random() < faults.get("reorder", 0.0):
+                self.held, held_at = (counter, line), index
+                continue
             else:
                 out.append(line)
                 length += len(line)
+            if not garbled:
+                self._sent_intact(counter)
             ends[index] = max(ends[index], length)
         data = b"".join(out)
         if held_at is not None:  # goes out with a later chunk: logged with this one's end
@@ -135,3 +178,7 @@ class TextFrontEnd(SerialFrontEnd):
         # per tick of the chunk (a tick whose frames the plate dropped has no line), in order
         at = np.searchsorted(counters, chunk.tick_counters.astype(np.int64), side="right") - 1
         return data, np.maximum.accumulate(np.where(at >= 0, ends[np.maximum(at, 0)], 0))
+
+    def _sent_intact(self, counter: int) -> None:
+        low, high = self.intact or (counter, counter)
+        self.intact = (min(low, counter), max(high, counter))

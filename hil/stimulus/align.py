@@ -6,11 +6,12 @@ counted in the plate's samples against the generator's, gives the plate's clock 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from .bridge import MARKER_N, Stimulus, marker
+from .bridge import MARKER_N, OVERSAMPLE, Stimulus, marker
 
 BASELINE_SAMPLES = 20  # the level before a marker, from this many samples where the search begins
 
@@ -54,6 +55,16 @@ def template_centre(rate_hz: float) -> float:
     idle = BASELINE_SAMPLES  # idle before it, as in the stream, for the baseline
     shape = np.concatenate((np.zeros(idle), marker(rate_hz))) * MARKER_N
     return marker_centre(shape, MARKER_N) - idle
+
+
+def first_tick(position: float) -> int:
+    """The plate's first sample inside a held sample whose hold begins at ``position`` (in the
+    plate's samples, found from a marker's centre). The plate reads the marker's ramp as held
+    1/OVERSAMPLE-sample points, so the marker appears up to that much late and ``position`` lies
+    on a multiple of 1/OVERSAMPLE, up to noise: the sample that reads the hold is the next one
+    at or after ``position`` less half a point (round() took the sample before the hold when
+    the plate sampled late in each hold: a one-sample shift)."""
+    return math.ceil(position - 0.5 / OVERSAMPLE)
 
 
 def marker_height(plates: int) -> float:

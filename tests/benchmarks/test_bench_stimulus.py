@@ -2,27 +2,17 @@
 bridge signals, uploaded to emulated SCPI waveform generators over TCP, played on one trigger
 into the emulated plate front end, streamed over the pseudo-terminal, aligned on its markers and
 analysed as it arrives. Real time, so one round; the figure is the latency from the stimulus
-leaving the generators to the result, as the replay measures it.
+leaving the generators (their trigger, as the emulated rig announces it) to the result, as the
+replay measures it; the trigger's trip from the host's ``*TRG`` is recorded beside it.
 """
 from __future__ import annotations
+
+import os
 
 from figures import figure
 
 from hil.bench import Settings, loads, replay
-
-ONE_CMJ = """
-name = "stimulus_chain"
-gap_s = 0.2
-[plate]
-plates = 2
-[check]
-latency_p99_ms = 1000
-[[trials]]
-test = "cmj"
-count = 1
-seed = 21
-mass_kg = 72
-"""
+from test_stimulus import ONE_CMJ
 
 
 def test_stimulus_chain_latency(benchmark, tmp_path):
@@ -32,9 +22,11 @@ def test_stimulus_chain_latency(benchmark, tmp_path):
 
     record = benchmark.pedantic(run, rounds=1, iterations=1)
     latency, transport = record["latency"]["compute"], record["latency"]["sample"]
+    (played,) = record["plate"]["stimulus"]
     figure(benchmark, "stimulus_result_latency_p50", 1000 * latency["p50_s"], "ms",
            between="stimulus out of the generators → result emitted", results=latency["count"],
            sample_p50_ms=1000 * transport["p50_s"], sample_p99_ms=1000 * transport["p99_s"],
-           samples=transport["count"], clock_ppm=record["plate"]["stimulus"][0]["alignment"]["clock_ppm"])
+           samples=transport["count"], clock_ppm=played["alignment"]["clock_ppm"],
+           trigger_trip_ms=played["trigger"]["trip_ms"], load_average=os.getloadavg()[0])
     assert [t["status"] for t in record["trials"]] == ["pass"]
     assert latency["count"] == 1 and transport["count"] > 4000
