@@ -212,7 +212,7 @@ def _step_before(x: np.ndarray, at: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):  # inf − inf: a non-finite stretch, no step
         change = np.abs(np.diff(x[:max(int(at.max()), 1)]))
     # NaN, inf and repeats say nothing; nor do float rounding differences between sums of steps
-    change[~(change > STEP_FLOOR_N) | ~np.isfinite(change)] = np.inf
+    change = np.where(change > STEP_FLOOR_N, change, np.inf)
     smallest = np.minimum.accumulate(change) if change.size else np.full(1, np.inf)
     return np.where(at >= 2, smallest[np.clip(at - 2, 0, smallest.size - 1)], np.inf)
 
@@ -249,11 +249,11 @@ def _saturated(x: np.ndarray, rate: float) -> list[tuple[int, int, int]]:
         (level - x[np.maximum(a - rise, 0)] > np.maximum(SATURATION_MIN_DROP_N,
                                                          SATURATION_SLOW_RISE * np.abs(level)))
     keep = steep | slow
+    if keep.any():  # something before it read more: not the plate's full scale
+        keep[keep] = ~(level[keep] < np.fmax.accumulate(x[:int(a[keep].max())])[a[keep] - 1])
     found = []
     for start, fast in zip(a[keep].tolist(), steep[keep].tolist()):
         value = x[start]
-        if value < np.fmax.reduce(x[:start]):
-            continue  # something before it read more: not the plate's full scale
         stop = start + 2
         while stop + 1 < n and x[stop + 1] == value:
             stop += 1
