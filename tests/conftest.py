@@ -1,4 +1,5 @@
 """Shared test set-up."""
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,18 @@ def pytest_addoption(parser):
     parser.addoption("--update-timing-baselines", action="store_true",
                      help="benchmarks: record this machine's timing ratios in "
                           "tests/benchmarks/timing_baselines.json instead of judging them")
+
+
+LARGE = os.environ.get("FORCEBENCH_LARGE") == "1"  # opt-in long runs (docs/ci.md)
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked ``large`` (full-size benchmarks, long runs) are skipped unless
+    FORCEBENCH_LARGE=1: CI runs the quick pass."""
+    skip = pytest.mark.skip(reason="full-size run: opt in with FORCEBENCH_LARGE=1")
+    for item in items:
+        if not LARGE and "large" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.hookimpl(hookwrapper=True)

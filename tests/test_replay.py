@@ -353,7 +353,7 @@ def test_a_plate_that_dies_mid_run_leaves_a_report_of_what_finished(url, how, tm
     killer.start()
     try:
         status, out, err = _replay(capsys, _scenario(tmp_path, text), "--plate", url,
-                                   "--timeout", "5", "--report", tmp_path / "out")
+                                   "--timeout", "3", "--report", tmp_path / "out")
     finally:
         killer.join(timeout=60)
         for pid in victims:

@@ -52,7 +52,7 @@ def test_cmj_analysis_time(benchmark, request, cmj, name):
     assert metrics["jump_height_m"] == pytest.approx(0.413, abs=0.1 if name == "jumpmetrics" else 0.02)
 
 
-def test_forcebench_is_faster_than_plateforce(benchmark, record_property, cmj):
+def test_cmj_speed_beside_plateforce(benchmark, record_property, cmj):
     """The goal of issue 3: our CMJ analysis against plateforce's, timed interleaved (a round of
     each, in turns, the fastest of each kept), so that the load of a shared host moves both
     alike. The ratio is reported (JUnit property, extra_info, stdout); only a gross regression

@@ -85,9 +85,7 @@ def test_peak_memory_of_a_fast_replay_is_flat_in_the_number_of_trials(benchmark,
     assert growth < FLAT_MARGIN_MB
 
 
-@pytest.mark.large
-@pytest.mark.skipif(os.environ.get("FORCEBENCH_LARGE") != "1",
-                    reason="10,000 trials take ~25 min: opt in with FORCEBENCH_LARGE=1")
+@pytest.mark.large  # 10,000 trials take ~25 min
 def test_large_fast_replay_of_10000_trials(benchmark, tmp_path):
     run = benchmark.pedantic(replay_in_a_fresh_process, args=(LARGE_TRIALS, tmp_path, 4 * 3600),
                              rounds=1, iterations=1)

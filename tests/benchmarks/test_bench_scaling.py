@@ -33,6 +33,7 @@ def speedup(benchmark, executor: str, seconds_1: float, seconds_2: float) -> Non
     print(f"\n{executor}: 1 worker {seconds_1:.2f} s, 2 workers {seconds_2:.2f} s: {seconds_1 / seconds_2:.2f}×")
 
 
+@pytest.mark.large  # LocalClusters: the same numbers are checked in tests/test_executor.py
 @pytest.mark.benchmark(group="sweep scaling")
 def test_local_processes_scaling(benchmark):
     with LocalExecutor(1) as one:
@@ -43,6 +44,7 @@ def test_local_processes_scaling(benchmark):
     assert numbers_1 == numbers_2
 
 
+@pytest.mark.large  # LocalClusters: the same numbers are checked in tests/test_executor.py
 @pytest.mark.benchmark(group="sweep scaling")
 def test_dask_cluster_scaling(benchmark):
     distributed = pytest.importorskip("distributed", reason="needs the dask extra")
