@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from figures import figure
 
 from hil.bench import Settings, loads, replay
 from test_stimulus import ONE_CMJ
 
 
+@pytest.mark.large  # ~10 s: tests/test_stimulus.py runs the chain three times
 def test_stimulus_chain_latency(benchmark, tmp_path):
     def run():
         record, _ = replay(loads(ONE_CMJ), tmp_path, Settings(stimulus="emulated-awg", progress=False))
