@@ -10,6 +10,7 @@ import pyvisa
 import yaml
 
 from hil.cli import main
+from hil.emulator import EmulatedPlate, builtin_source, parse_faults
 from hil.protocol import split_command
 from hil.emulator.awg import EmulatedAwg, wire
 from hil.emulator.process import EmulatorProcess
@@ -355,6 +356,11 @@ def test_the_emulated_front_end_injects_a_scenarios_faults_where_the_scenario_pu
     assert inside  # and those in the stimulus's lead-in or lead-out belong to no trial
     assert [i["start_s"] for i in trial["acquisition_issues"] if i["code"] == "gap"] == [
         g["start_s"] for g in inside]
+    # the seed drops the stream samples it drops on a plate streaming the scenario itself
+    plain = EmulatedPlate(builtin_source(), parse_faults(["drop:rate=0.004,plate=1"]))
+    hit = plain._chance("drop", 1, np.arange(trial["samples"]))
+    runs = np.flatnonzero(hit & ~np.concatenate(([False], hit[:-1])))
+    assert [g["start_s"] for g in inside] == pytest.approx(list(runs / 1000), abs=1e-9)
     assert status == 1 and record["reasons"] == [
         "nothing verified: 0 of 1 trials scored (1 flagged by acquisition, 0 failed)"], out + err
 

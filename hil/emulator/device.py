@@ -231,6 +231,11 @@ class EmulatedPlate:
         return [(int(round(f["at"] * self.rate_hz)), f["for"]) for f in self.faults
                 if f.kind == kind]
 
+    def draw_index(self, plate: int, ticks: np.ndarray) -> np.ndarray:
+        """What a random fault's draw is keyed on (≥ 0): the stream sample of each of the
+        plate's ticks, so that a seed hits the same samples on every run."""
+        return ticks
+
     def stream_seconds(self, plate: int, ticks: np.ndarray) -> np.ndarray:
         """Seconds of stream time (a fault's ``at``) at this plate's own ticks."""
         return ticks / (self.rate_hz * self._clock(plate))
@@ -268,7 +273,7 @@ class EmulatedPlate:
             # the left tick during which each of this plate's ticks falls
             owner = np.clip(np.ceil(plate_ticks / self._clock(plate)).astype(np.int64),
                             first, first + count - 1) - first
-            keep = ~self._chance("drop", plate, plate_ticks)
+            keep = ~self._chance("drop", plate, self.draw_index(plate, plate_ticks))
             pieces.append((plate_ticks[keep], self._counts(plate, plate_ticks[keep]), plate))
             owners.append(owner[keep])
             lost.append(owner[~keep])
@@ -387,7 +392,7 @@ class EmulatedPlate:
         order = np.argsort(np.concatenate(order_keys), kind="stable")
         rows = np.concatenate(frames)[order]
         # one random key per frame: its plate's tick and the plate
-        keys = np.concatenate([p[0] * self.plates + p[2] for p in pieces])[order]
+        keys = np.concatenate([self.draw_index(p[2], p[0]) * self.plates + p[2] for p in pieces])[order]
         if "crc" in self.defects:
             rows = rows.copy()
             rows[:, -2:] ^= np.uint8(0xFF)

@@ -22,6 +22,9 @@ from .faults import Fault, FaultError
 from .source import make_source
 
 
+LEAD_IN_DRAWS = 1 << 40  # random faults' keys for ticks before stream sample 0
+
+
 @dataclass(frozen=True)
 class FrontEnd:
     """The analog chain, nominal values plus the defects a test may give it."""
@@ -71,7 +74,8 @@ class AnalogPlate(EmulatedPlate):
     Its faults are an emulated plate's (hil.emulator.faults), their times in seconds of the
     scenario's stream: stream time 0 is the first data sample out of the generators, ``lead_in_s``
     after their trigger (the stimulus's marker and quiet before its data), so nothing timed
-    happens before the trigger; the random ones hit frames from the start, as on any plate."""
+    happens before the trigger; the random ones are drawn per stream sample (``draw_index``), so
+    a seed hits the samples it hits on the plain emulated plate, and the lead-in's frames too."""
 
     def __init__(self, inputs: Callable[[np.ndarray], np.ndarray], front: FrontEnd,
                  plates: int = 2, rate_hz: float = 1000.0, seed: int = 0,
@@ -117,13 +121,25 @@ class AnalogPlate(EmulatedPlate):
             return np.full(ticks.shape, -np.inf)
         return (self._tick_ns(plate, ticks) - self.data_ns) / 1e9
 
+    def _first_tick(self, plate: int) -> int:
+        """This plate's tick that reads stream sample 0 (the first at or after it leaves)."""
+        return math.ceil((self.data_ns - self.t0_ns) / 1e9 * self.tick_rate_hz * self._clock(plate))
+
+    def draw_index(self, plate: int, ticks: np.ndarray) -> np.ndarray:
+        """Stream samples from the trigger on, as on a plate streaming the scenario itself; the
+        lead-in's ticks (and all before the trigger) draw from a range of their own."""
+        lead_in = LEAD_IN_DRAWS + ticks
+        if self.data_ns is None:
+            return lead_in
+        index = ticks - self._first_tick(plate)
+        return np.where(index >= 0, index, lead_in)
+
     def fault_windows(self, kind: str) -> list[tuple[int, float]]:
         """(left tick, seconds) of each stall or disconnect; none before the trigger."""
         if self.data_ns is None:
             return []
-        ticks_ns = (self.data_ns - self.t0_ns) * self.tick_rate_hz
-        return [(math.ceil(ticks_ns / 1e9 + f["at"] * self.tick_rate_hz), f["for"])
-                for f in self.faults if f.kind == kind]
+        return [(math.ceil(((self.data_ns - self.t0_ns) / 1e9 + f["at"]) * self.tick_rate_hz),
+                 f["for"]) for f in self.faults if f.kind == kind]
 
     def _held(self, plate: int, at: float) -> np.ndarray:
         ns = np.array([self.data_ns + at * 1e9])
