@@ -7,7 +7,7 @@ forcebench, registered under ``pytest11``)::
     pytest --forcebench-plate /dev/ttyUSB0                  # the same test on a real plate
     pytest --forcebench-plate "TCPIP::192.168.0.20::5025::SOCKET"
 
-Each replay's report (report.json, report.xml, plots) is kept under the test's temporary
+Each replay's report (report.json, report.xml, plots unless ``--forcebench-no-plots``) is kept under the test's temporary
 directory or ``--forcebench-reports DIR``; its path, verdict and pass rates are attached to the
 test (JUnit XML properties) and its summary appears in the test's report.
 """
@@ -27,13 +27,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "or a VISA resource (default: each scenario's own, the emulated plate)")
     group.addoption("--forcebench-reports", metavar="DIR", default=None,
                     help="keep each replay's report in DIR/<test name>/ (default: the test's tmp_path)")
+    group.addoption("--forcebench-no-plots", action="store_true", default=False,
+                    help="draw no PNG plots: report.json and report.xml only (a few seconds "
+                         "less per replay)")
 
 
 class Bench:
     """What the ``forcebench`` fixture gives a test: replay scenarios against the chosen plate."""
 
-    def __init__(self, request: pytest.FixtureRequest, directory: Path, plate_url: str | None) -> None:
-        self.request, self.directory, self.plate_url = request, directory, plate_url
+    def __init__(self, request: pytest.FixtureRequest, directory: Path, plate_url: str | None,
+                 plots: bool = True) -> None:
+        self.request, self.directory, self.plate_url, self.plots = request, directory, plate_url, plots
         self.records: list[dict[str, Any]] = []
 
     def replay(self, scenario: str | Path, *, expect: str = "pass", fast: bool | None = None,
@@ -54,7 +58,7 @@ class Bench:
         fast = is_emulated(url) if fast is None else fast
         directory = self.directory / (plan.name if not self.records else f"{plan.name}-{len(self.records)}")
         replayed, _ = replay(plan, directory, Settings(plate_url=url, fast=fast, timeout_s=timeout_s,
-                                                       progress=False))
+                                                       progress=False, plots=self.plots))
         record = replayed.to_dict()
         self.records.append(record)
         text = summary(replayed, directory)
@@ -81,4 +85,5 @@ def forcebench(request: pytest.FixtureRequest, tmp_path: Path) -> Bench:
         directory = Path(reports) / re.sub(r"[^\w.-]+", "_", request.node.nodeid)
     else:
         directory = tmp_path / "forcebench"
-    return Bench(request, directory, config.getoption("--forcebench-plate"))
+    return Bench(request, directory, config.getoption("--forcebench-plate"),
+                 plots=not config.getoption("--forcebench-no-plots"))

@@ -44,7 +44,7 @@ def user_suite(pytester):
 
 def test_fixture_replays_on_the_plate_given_and_asserts_the_verdict(user_suite):
     result = user_suite.runpytest_subprocess("-p", "no:cacheprovider", "--forcebench-plate", "emulated",
-                                             "--junitxml=junit.xml")
+                                             "--junitxml=junit.xml", "--forcebench-no-plots")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*verdict fail, expected pass*",
                                  "*expected acquisition issue 'gap' was never detected*",
@@ -67,8 +67,10 @@ def test_another_plate_and_reports_kept_where_asked(user_suite, tmp_path):
     (report,) = keep.glob("*/one_jump/report.json")
     record = json.loads(report.read_text())
     assert record["verdict"] == "pass" and record["plate"]["url"] == "emulated+scpi"
+    assert len(list(report.parent.glob("*.png"))) == 4  # plots drawn unless asked not to
 
 
 def test_options_are_documented_in_help(pytester):
     result = pytester.runpytest_subprocess("--help")
-    result.stdout.fnmatch_lines(["*--forcebench-plate=URL*", "*--forcebench-reports=DIR*"])
+    result.stdout.fnmatch_lines(["*--forcebench-plate=URL*", "*--forcebench-reports=DIR*",
+                                 "*--forcebench-no-plots*"])
