@@ -294,7 +294,9 @@ class Steps:
         self.shortest = int(np.ceil(MIN_FLIGHT_S * rate_hz))
         self.window = [0] * plates  # per plate: where the flight before its next step begins
         self.started = [False] * plates  # that flight has been found (the recording may start mid-step)
-        self.sides: tuple[list[tuple[float, float]], ...] = ([], [])  # per foot: (contact time, peak)
+        # per foot: steps, Σ contact time, Σ peak force, summed in step order as np.mean(axis=0)
+        # of the rows would, without rebuilding an array of every step so far at each step
+        self.sums = ([0, 0.0, 0.0], [0, 0.0, 0.0])
 
     def feed(self, force: np.ndarray) -> list[Partial]:
         """The steps completed in ``force`` (every sample so far, (n, plates)), in time order."""
@@ -342,15 +344,16 @@ class Steps:
             rep.update(events)
             metrics = {name: rep[name] for name in STEP_VALUES if name in rep}
             if self.plates == 2:
-                self.sides[plate].append((rep["contact_time_s"], rep["peak_force_n"]))
+                side = self.sums[plate]
+                side[:] = side[0] + 1, side[1] + rep["contact_time_s"], side[2] + rep["peak_force_n"]
                 metrics.update(self._asymmetry())
             out.append(Partial(metrics=metrics, events=events, per_rep=(rep,), needed_until_s=needed))
         return out
 
     def _asymmetry(self) -> dict[str, float]:
         """contact_time_asym_pct and peak_force_asym_pct of the steps so far, once both feet ran."""
-        if not all(self.sides):
+        (left, left_contact, left_peak), (right, right_contact, right_peak) = self.sums
+        if not left or not right:
             return {}
-        left, right = (np.mean(side, axis=0) for side in self.sides)
-        return {"contact_time_asym_pct": asymmetry(left[0], right[0]),
-                "peak_force_asym_pct": asymmetry(left[1], right[1])}
+        return {"contact_time_asym_pct": asymmetry(left_contact / left, right_contact / right),
+                "peak_force_asym_pct": asymmetry(left_peak / left, right_peak / right)}
