@@ -10,6 +10,7 @@ import pyvisa
 import yaml
 
 from hil.cli import main
+from hil.emulator import EmulatedPlate, builtin_source, parse_faults
 from hil.protocol import split_command
 from hil.emulator.awg import EmulatedAwg, wire
 from hil.emulator.process import EmulatorProcess
@@ -90,6 +91,21 @@ def test_alignment_measures_offset_and_clock_to_a_fraction_of_a_sample(ppm, phas
     expected = (stimulus.markers[0] + template_centre(1000.0) + 37 + phase) * clock
     assert start == pytest.approx(expected, abs=0.1)
     assert align(seen, stimulus, start).clock_ppm == pytest.approx(ppm, abs=10)
+
+
+def test_lost_samples_on_a_marker_do_not_move_it():
+    """A frame lost on a marker's ramp or plateau (NaN in the plate's sum) is bridged: the
+    marker is found where it is, not split in two or left without an edge."""
+    cells = np.zeros((3000, 2, 4))
+    stimulus = build_stimulus(cells, 1000.0)
+    total = stimulus.cells.sum(axis=(1, 2))
+    seen = np.interp(np.arange(total.size) - 0.4, np.arange(total.size), total)
+    whole = marker_centre(seen, marker_height(2))
+    for centre in (whole, whole + stimulus.marker_distance):
+        seen[int(centre) - 60:int(centre) + 60:7] = np.nan  # ramps and plateau
+    start = marker_centre(seen, marker_height(2))
+    assert start == pytest.approx(whole, abs=1e-9)
+    assert align(seen, stimulus, start).clock_ppm == pytest.approx(0.0, abs=1e-6)
 
 
 @pytest.mark.parametrize("phase", np.arange(0.0, 1.0, 0.05))
@@ -233,9 +249,9 @@ def test_an_unreachable_generator_is_one_clear_error():
 
 # --- replay through the chain -----------------------------------------------------------
 
-def _replay(tmp_path, capsys, stimulus, *extra):
+def _replay(tmp_path, capsys, stimulus, *extra, scenario_text=ONE_CMJ):
     scenario = tmp_path / "one.toml"
-    scenario.write_text(ONE_CMJ)
+    scenario.write_text(scenario_text)
     out_dir = tmp_path / stimulus.replace(":", "_").replace(",", "_")
     status = main(["replay", str(scenario), "--stimulus", stimulus, "--report", str(out_dir),
                    *extra])
@@ -296,3 +312,69 @@ def test_a_text_line_plate_is_replayed_through_the_stimulus(tmp_path, capsys):
 def test_real_generators_need_the_plate_they_feed(tmp_path, capsys):
     status, out, err, _ = _replay(tmp_path, capsys, "TCPIP::127.0.0.1::1::SOCKET")
     assert status == 2 and "--plate" in err
+
+
+FAULTS = ONE_CMJ.replace("[check]\n", '[check]\nexpect_issues = ["gap", "dead_cell"]\n') + """
+options = {{ duration_s = 4.2 }}
+[[faults]]
+kind = "drop"
+rate = 0.004
+plate = 1
+[[faults]]
+kind = "dead_cell"
+plate = 0
+cell = 2
+at = {dead}
+[[faults]]
+kind = "stall"
+at = {stall}
+for = 0.3
+"""
+
+
+def test_the_emulated_front_end_injects_a_scenarios_faults_where_the_scenario_puts_them(tmp_path, capsys):
+    """Faults timed in the scenario's stream time land there although the plate's stream
+    begins with the stimulus's lead-in; what the front end drops is exactly what is lost."""
+    dead, stall = 1.25, 2.5
+    status, out, err, record = _replay(tmp_path, capsys, "emulated-awg",
+                                       scenario_text=FAULTS.format(dead=dead, stall=stall))
+    frames = record["frames"]
+    assert frames["dropped_by_fault"] > 5 and frames["lost"] == frames["dropped_by_fault"], frames
+    assert frames["received"] == frames["sent"] and frames["corrupt"] == 0, frames
+    issues = {}
+    for issue in record["acquisition_issues"]:
+        issues.setdefault(issue["code"], []).append(issue)
+    (cell,) = issues["dead_cell"]
+    assert "plate 0 cell 2" in cell["message"] and cell["start_s"] == pytest.approx(dead, abs=0.0015)
+    (stalled,) = issues["stall"]
+    assert stalled["start_s"] == pytest.approx(stall, abs=0.02), stalled
+    assert all("plate 1" in gap["message"] for gap in issues["gap"])
+    (trial,) = record["trials"]  # told of them at its own times (it starts the stream)
+    assert trial["start_sample"] == 0 and trial["status"] == "flagged", trial["notes"]
+    assert [i["start_s"] for i in trial["acquisition_issues"] if i["code"] == "dead_cell"] == [dead]
+    inside = [g for g in issues["gap"] if 0 <= g["start_s"] < trial["samples"] / 1000]
+    assert inside  # and those in the stimulus's lead-in or lead-out belong to no trial
+    assert [i["start_s"] for i in trial["acquisition_issues"] if i["code"] == "gap"] == [
+        g["start_s"] for g in inside]
+    # the seed drops the stream samples it drops on a plate streaming the scenario itself
+    plain = EmulatedPlate(builtin_source(), parse_faults(["drop:rate=0.004,plate=1"]))
+    hit = plain._chance("drop", 1, np.arange(trial["samples"]))
+    runs = np.flatnonzero(hit & ~np.concatenate(([False], hit[:-1])))
+    assert [g["start_s"] for g in inside] == pytest.approx(list(runs / 1000), abs=1e-9)
+    assert status == 1 and record["reasons"] == [
+        "nothing verified: 0 of 1 trials scored (1 flagged by acquisition, 0 failed)"], out + err
+
+
+@pytest.mark.parametrize("stimulus, plate, fault, message", [
+    ("TCPIP::127.0.0.1::1::SOCKET", "/dev/null", "drop", "real generators"),
+    ("emulated-awg", f"emulated+text:{ROOT / 'fixtures' / 'plates' / 'text-dual-ads1256.toml'}",
+     "slip", "a text plate cannot inject 'slip'"),
+    ("emulated-awg", None, "reorder", "reorder applies to text plates only"),
+])
+def test_faults_a_stimulus_run_cannot_inject_are_refused_before_anything_starts(
+        tmp_path, capsys, stimulus, plate, fault, message):
+    text = ONE_CMJ + f'[[faults]]\nkind = "{fault}"\nrate = 0.01\n'
+    status, out, err, record = _replay(tmp_path, capsys, stimulus,
+                                       *(["--plate", plate] if plate else []), scenario_text=text)
+    assert status == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert record is None

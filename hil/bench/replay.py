@@ -68,7 +68,7 @@ def _replay(scenario: Scenario, url: str, directory: Path, settings: Settings,
         if settings.stimulus:
             outcome, played = stimulus.stream_stimulus(
                 segment, settings, plates=scenario.plates, directory=directory, suffix=suffix,
-                router=router, progress=meter)
+                router=router, progress=meter, faults=scenario.faults)
             stimuli.append(played)
         else:
             outcome = stream.stream_segment(segment, url, settings, plates=scenario.plates,

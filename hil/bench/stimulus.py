@@ -22,6 +22,7 @@ import math
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -31,8 +32,9 @@ from hil.bench.plan import Segment
 from hil.bench.settings import BenchError, Settings
 from hil.bench.stream import Router, StreamOutcome, _frames, sample_latencies
 from hil.drivers.base import Plate
+from hil.emulator.faults import Fault, FaultError
 from hil.emulator.process import EmulatorProcess
-from hil.emulator.rig import TRIGGERED
+from hil.emulator.rig import TRIGGERED, rig_faults
 from hil.emulator.timing import TIMING_DTYPE
 from hil.plates import EMULATED_TEXT, open_plate, plate_file
 from hil.progress import Progress
@@ -73,9 +75,21 @@ def check_settings(scenario, settings: Settings) -> None:
         raise BenchError("--stimulus plays in real time: --fast does not apply")
     if settings.timing_log is not None:
         raise BenchError("--stimulus times samples by its trigger: --timing-log does not apply")
-    if scenario.faults:
-        raise BenchError(f"{scenario.source}: faults are injected by emulated plates; a stimulus "
-                         "run tests the plate as it is (front-end defects: emulated-awg:...)")
+    emulated = settings.stimulus.startswith(EMULATED)
+    text = bool(settings.plate_url) and settings.plate_url.startswith(EMULATED_TEXT)
+    if emulated and settings.plate_url and not text:
+        raise BenchError(f"{EMULATED} drives its own emulated front end: leave out --plate, "
+                         f"or give {EMULATED_TEXT}PLATE_FILE for one that prints text lines")
+    if not scenario.faults:
+        return
+    if not emulated:
+        raise BenchError(f"{scenario.source}: faults are injected by emulated plates; real "
+                         "generators drive a plate that is tested as it is (faults need "
+                         f"--stimulus {EMULATED}, front-end defects {EMULATED}:...)")
+    try:
+        rig_faults(scenario.faults, text)
+    except FaultError as error:
+        raise BenchError(f"{scenario.source}: {error}") from None
 
 
 def clock_reasons(played: list[dict], limit_ppm: float) -> list[str]:
@@ -93,19 +107,21 @@ def clock_reasons(played: list[dict], limit_ppm: float) -> list[str]:
 
 
 def emulated_rig(stimulus: str, plates: int, rate_hz: float, timeout: float,
-                 plate_url: str | None = None) -> tuple[list[str], Plate]:
+                 plate_url: str | None = None, faults: Sequence[Fault] = (),
+                 lead_in_s: float = 0.0) -> tuple[list[str], Plate]:
     """Start the emulated rig (``emulated-awg`` or ``emulated-awg:gain_error=0.02,...``): its
     generators' resources, and its front end opened as the plate; with ``plate_url``
-    ``emulated+text:PLATE_FILE`` the front end prints that plate file's lines."""
+    ``emulated+text:PLATE_FILE`` the front end prints that plate file's lines. The front end
+    injects ``faults``, timed from stream time 0: ``lead_in_s`` after the trigger."""
     _, _, front = stimulus.partition(":")
     count = math.ceil(plates * 4 / CHANNELS_PER_EMULATED_AWG)
     options = ["--instruments", str(count), "--channels", str(CHANNELS_PER_EMULATED_AWG),
-               "--plates", str(plates), "--rate", repr(rate_hz), "--frontend", front]
+               "--plates", str(plates), "--rate", repr(rate_hz), "--frontend", front,
+               "--lead-in", repr(lead_in_s)]
+    for fault in faults:
+        options += ["--fault", fault.to_spec()]
     layout = None
     if plate_url:
-        if not plate_url.startswith(EMULATED_TEXT):
-            raise BenchError(f"{EMULATED} drives its own emulated front end: leave out --plate, "
-                             f"or give {EMULATED_TEXT}PLATE_FILE for one that prints text lines")
         layout = plate_file(plate_url[len(EMULATED_TEXT):])
         options += ["--plate-file", layout.path]
     process = EmulatorProcess("awg", options, timeout)
@@ -123,10 +139,11 @@ def emulated_rig(stimulus: str, plates: int, rate_hz: float, timeout: float,
 
 
 def stream_stimulus(segment: Segment, settings: Settings, *, plates: int, directory: Path,
-                    suffix: str, router: Router, progress: Progress | None
-                    ) -> tuple[StreamOutcome, dict]:
+                    suffix: str, router: Router, progress: Progress | None,
+                    faults: Sequence[Fault] = ()) -> tuple[StreamOutcome, dict]:
     """Play the segment into the plate's inputs and feed what it streams to the router; the
-    outcome and the stimulus record (generators, bridge, alignment)."""
+    outcome and the stimulus record (generators, bridge, alignment). ``faults``: injected by
+    the emulated rig's front end (check_settings refuses them for any other plate)."""
     stimulus = guard_edges(build_stimulus(segment.cells, segment.rate_hz), segment)
     played = stimulus.played()
     volts = settings.bridge.volts(played.reshape(played.shape[0], -1))
@@ -135,8 +152,10 @@ def stream_stimulus(segment: Segment, settings: Settings, *, plates: int, direct
     started = time.monotonic()
     emulated = settings.stimulus.startswith(EMULATED)
     if emulated:
+        # the scenario's stream time 0 is its first data sample: the stimulus's lead-in after
+        # the trigger (the alignment maps the plate's samples to the scenario's from there)
         urls, plate = emulated_rig(settings.stimulus, plates, segment.rate_hz, settings.timeout_s,
-                                   settings.plate_url)
+                                   settings.plate_url, faults, stimulus.data_start / stimulus.rate_hz)
     else:
         if not settings.plate_url:
             raise BenchError("--stimulus with real generators needs --plate: the plate they feed")
@@ -153,10 +172,11 @@ def stream_stimulus(segment: Segment, settings: Settings, *, plates: int, direct
             plate.set_rate(segment.rate_hz)
             plate.tare()  # the generators idle at zero load
             with Acquisition(plate, raw) as acquisition:
-                outcome, alignment, trigger_ns = _stream(
-                    plate, acquisition, generators, stimulus, segment, settings, router, progress)
-                trigger = _fired(plate, trigger_ns, emulated, settings.timeout_s)
-                frames = _frames(plate, acquisition.stats, False)
+                outcome, alignment, trigger = _stream(
+                    plate, acquisition, generators, stimulus, segment, settings, router, progress,
+                    emulated)
+                acquisition.stop()  # the frames sent before the stop count as any others
+                frames = _frames(plate, acquisition.stats, emulated)
                 issues = [Issue(**i) for i in acquisition.issues(segment.rate_hz,
                                                                  origin=outcome["counter0"])]
         finally:
@@ -190,7 +210,8 @@ def _fired(plate: Plate, sent_ns: int, emulated: bool, timeout: float) -> dict:
 
 
 def _stream(plate: Plate, acquisition: Acquisition, generators: Generators, stimulus: Stimulus,
-            segment: Segment, settings: Settings, router: Router, progress: Progress | None):
+            segment: Segment, settings: Settings, router: Router, progress: Progress | None,
+            emulated: bool):
     """Start, trigger on the first samples, find the first marker, route; stop after the second."""
     height = marker_height(plate.plates)
     centre = template_centre(stimulus.rate_hz)
@@ -198,13 +219,15 @@ def _stream(plate: Plate, acquisition: Acquisition, generators: Generators, stim
     end_offset = stimulus.cells.shape[0] - stimulus.markers[0] - centre  # → the waveform's end
     totals: list[np.ndarray] = []  # every plate summed, contiguous from first_counter
     held = []  # blocks that came before the first marker was found
-    first_counter = counter0 = trigger_ns = start = None
+    first_counter = counter0 = trigger_ns = trigger = start = None
     arrivals: list[tuple[int, int, int]] = []
     plate.start()
     streaming = time.monotonic()
     for block in acquisition.blocks(timeout=settings.timeout_s):
         if trigger_ns is None:  # the plate streams: now the one trigger
             trigger_ns, first_counter = generators.fire(), block.first_counter
+            # the rig's announcement, read before any other (a disconnect's new port follows it)
+            trigger = _fired(plate, trigger_ns, emulated, settings.timeout_s)
         totals.append(block.force.sum(axis=1))
         if start is None:
             held.append(block)
@@ -238,7 +261,7 @@ def _stream(plate: Plate, acquisition: Acquisition, generators: Generators, stim
         progress.close(received)
     alignment = align(np.concatenate(totals), stimulus, start)
     return ({"counter0": counter0, "received": received, "stream_s": stream_s,
-             "arrivals": arrivals}, alignment, trigger_ns)
+             "arrivals": arrivals}, alignment, trigger)
 
 
 def _stimulus_out(stimulus: Stimulus, trigger_ns: int, counter0: int, samples: int) -> np.ndarray:

@@ -64,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rig.add_argument("--instruments", type=int, default=2, help="waveform generators (default 2)")
     rig.add_argument("--channels", type=int, default=4, help="outputs per generator (default 4)")
     rig.add_argument("--plates", type=int, default=2, help="plates on the front end, 1 or 2 (default 2)")
+    rig.add_argument("--lead-in", type=float, default=0.0, metavar="SECONDS",
+                     help="stream time 0 of the --fault times: this long after the trigger "
+                          "(the stimulus's lead-in before its data)")
     rig.add_argument("--frontend", default="", metavar="SPEC",
                      help="front-end values, e.g. gain_error=0.02,clock_ppm=200,noise_uv=0.2 "
                           "(hil.emulator.frontend.FrontEnd)")

@@ -231,6 +231,15 @@ class EmulatedPlate:
         return [(int(round(f["at"] * self.rate_hz)), f["for"]) for f in self.faults
                 if f.kind == kind]
 
+    def draw_index(self, plate: int, ticks: np.ndarray) -> np.ndarray:
+        """What a random fault's draw is keyed on (≥ 0): the stream sample of each of the
+        plate's ticks, so that a seed hits the same samples on every run."""
+        return ticks
+
+    def stream_seconds(self, plate: int, ticks: np.ndarray) -> np.ndarray:
+        """Seconds of stream time (a fault's ``at``) at this plate's own ticks."""
+        return ticks / (self.rate_hz * self._clock(plate))
+
     def make(self, count: int, lost: bool = False) -> Chunk:
         """Frames of the next ``count`` ticks; ``lost`` ticks are made but never sent."""
         if self.once:
@@ -264,7 +273,7 @@ class EmulatedPlate:
             # the left tick during which each of this plate's ticks falls
             owner = np.clip(np.ceil(plate_ticks / self._clock(plate)).astype(np.int64),
                             first, first + count - 1) - first
-            keep = ~self._chance("drop", plate, plate_ticks)
+            keep = ~self._chance("drop", plate, self.draw_index(plate, plate_ticks))
             pieces.append((plate_ticks[keep], self._counts(plate, plate_ticks[keep]), plate))
             owners.append(owner[keep])
             lost.append(owner[~keep])
@@ -291,7 +300,7 @@ class EmulatedPlate:
     def _counts(self, plate: int, ticks: np.ndarray) -> np.ndarray:
         """ADC counts of one plate's cells at its own ticks, with the content faults."""
         own_rate = self.rate_hz * self._clock(plate)
-        t = ticks / own_rate
+        t = self.stream_seconds(plate, ticks)
         if self.rig.active or self.miscalibration is not None:
             loads = self.rig.loads(t) if self.rig.active else self._source_loads(
                 slice(None), ticks, t, own_rate)
@@ -306,23 +315,39 @@ class EmulatedPlate:
                 newtons = newtons + self.rig.noise(plate, ticks) * alive
         else:
             newtons = self._source_loads(min(plate, self.source.plates - 1), ticks, t, own_rate)
+        newtons, rail, _ = self._content_faults(plate, t, newtons)
+        counts = np.rint(newtons / self.true_scale[plate]) + self.zero_counts[plate]
+        counts[rail] = protocol.ADC_FULL_SCALE
+        return np.clip(counts, -protocol.ADC_FULL_SCALE, protocol.ADC_FULL_SCALE).astype(np.int32)
+
+    def _content_faults(self, plate: int, t: np.ndarray, newtons: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One plate's cell loads (k, 4) at ``t`` s of stream time with the content faults; where
+        the amplifier is past its rail (saturate: the ADC reads full scale); where a cell holds
+        one value (dead or stuck)."""
+        frozen = np.zeros(newtons.shape, dtype=bool)
         for fault in self.faults:
             if fault.kind == "drift" and fault["plate"] in (-1, plate):
-                newtons = newtons + fault["rate"] * t[:, None]
-            elif fault.kind == "dead_cell" and int(fault["plate"]) == plate:
-                newtons[t >= fault["at"], int(fault["cell"])] = 0.0
-            elif fault.kind == "stick" and int(fault["plate"]) == plate:
-                tick = np.array([np.ceil(fault["at"] * own_rate)])  # the cell's load then, held
-                held = self._source_loads(min(plate, self.source.plates - 1), tick.astype(np.int64),
-                                          tick / own_rate, own_rate)[0, int(fault["cell"])]
-                newtons[t >= fault["at"], int(fault["cell"])] = held
-        counts = np.rint(newtons / self.true_scale[plate]) + self.zero_counts[plate]
-        for fault in self.faults:  # an amplifier past its rail drives the ADC to full scale
+                newtons = newtons + fault["rate"] * np.maximum(t, 0.0)[:, None]
+            elif fault.kind in ("dead_cell", "stick") and int(fault["plate"]) == plate:
+                since, cell = t >= fault["at"], int(fault["cell"])
+                if since.any():
+                    newtons[since, cell] = 0.0 if fault.kind == "dead_cell" else \
+                        self._held(plate, fault["at"])[cell]
+                    frozen[since, cell] = True
+        rail = np.zeros(newtons.shape, dtype=bool)
+        for fault in self.faults:
             if fault.kind == "saturate" and fault["plate"] in (-1, plate):
                 cols = slice(None) if fault["cell"] < 0 else [int(fault["cell"])]
-                counts[:, cols] = np.where(newtons[:, cols] >= fault["limit"],
-                                           protocol.ADC_FULL_SCALE, counts[:, cols])
-        return np.clip(counts, -protocol.ADC_FULL_SCALE, protocol.ADC_FULL_SCALE).astype(np.int32)
+                rail[:, cols] |= newtons[:, cols] >= fault["limit"]
+        return newtons, rail, frozen
+
+    def _held(self, plate: int, at: float) -> np.ndarray:
+        """The cells' loads at ``at`` s of stream time, which a stuck cell holds from then on."""
+        own_rate = self.rate_hz * self._clock(plate)
+        tick = np.array([np.ceil(at * own_rate)])
+        return self._source_loads(min(plate, self.source.plates - 1), tick.astype(np.int64),
+                                  tick / own_rate, own_rate)[0]
 
     def _source_loads(self, plates: int | slice, ticks: np.ndarray, t: np.ndarray,
                       own_rate: float) -> np.ndarray:
@@ -367,7 +392,7 @@ class EmulatedPlate:
         order = np.argsort(np.concatenate(order_keys), kind="stable")
         rows = np.concatenate(frames)[order]
         # one random key per frame: its plate's tick and the plate
-        keys = np.concatenate([p[0] * self.plates + p[2] for p in pieces])[order]
+        keys = np.concatenate([self.draw_index(p[2], p[0]) * self.plates + p[2] for p in pieces])[order]
         if "crc" in self.defects:
             rows = rows.copy()
             rows[:, -2:] ^= np.uint8(0xFF)

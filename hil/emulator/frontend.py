@@ -9,6 +9,7 @@ gain and the cells of ``FrontEnd``, so a wrong gain shows as wrong newtons.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -17,8 +18,11 @@ import numpy as np
 
 from .. import protocol
 from .device import EmulatedPlate
-from .faults import FaultError
+from .faults import Fault, FaultError
 from .source import make_source
+
+
+LEAD_IN_DRAWS = 1 << 40  # random faults' keys for ticks before stream sample 0
 
 
 @dataclass(frozen=True)
@@ -35,10 +39,14 @@ class FrontEnd:
     clock_ppm: float = 0.0  # the sample clock against true time (+: fast)
 
     @property
+    def volts_per_newton(self) -> float:
+        """A cell's bridge output per newton, as the factory calibration assumes it."""
+        return self.rated_mv_v * 1e-3 * self.excitation_v / self.capacity_n
+
+    @property
     def scale_n_per_count(self) -> float:
         """Factory calibration: newtons per ADC count at nominal gain."""
-        volts_per_newton = self.rated_mv_v * 1e-3 * self.excitation_v / self.capacity_n
-        return self.vref_v / (self.gain * (protocol.ADC_FULL_SCALE + 1)) / volts_per_newton
+        return self.vref_v / (self.gain * (protocol.ADC_FULL_SCALE + 1)) / self.volts_per_newton
 
 
 def parse_frontend(text: str) -> FrontEnd:
@@ -61,22 +69,35 @@ def parse_frontend(text: str) -> FrontEnd:
 
 
 class AnalogPlate(EmulatedPlate):
-    """A plate whose cells are the analog inputs ``inputs(t_ns) -> (k, plates * 4) volts``."""
+    """A plate whose cells are the analog inputs ``inputs(t_ns) -> (k, plates * 4) volts``.
+
+    Its faults are an emulated plate's (hil.emulator.faults), their times in seconds of the
+    scenario's stream: stream time 0 is the first data sample out of the generators, ``lead_in_s``
+    after their trigger (the stimulus's marker and quiet before its data), so nothing timed
+    happens before the trigger; the random ones are drawn per stream sample (``draw_index``), so
+    a seed hits the samples it hits on the plain emulated plate, and the lead-in's frames too."""
 
     def __init__(self, inputs: Callable[[np.ndarray], np.ndarray], front: FrontEnd,
-                 plates: int = 2, rate_hz: float = 1000.0, seed: int = 0) -> None:
-        super().__init__(make_source(np.zeros((1, plates, protocol.CELLS)), rate_hz), seed=seed)
-        self.inputs, self.front = inputs, front
+                 plates: int = 2, rate_hz: float = 1000.0, seed: int = 0,
+                 faults: tuple[Fault, ...] = (), lead_in_s: float = 0.0) -> None:
+        super().__init__(make_source(np.zeros((1, plates, protocol.CELLS)), rate_hz), faults,
+                         seed=seed)
+        self.inputs, self.front, self.lead_in_s = inputs, front, lead_in_s
         self.true_scale = np.full((plates, protocol.CELLS), front.scale_n_per_count)
         self.scale = self.true_scale.copy()
         self.rng = np.random.default_rng(seed + 1)
         self.t0_ns = time.monotonic_ns()
+        self.data_ns: int | None = None  # host ns of stream time 0, once the generators fired
         self._sampled: tuple = (None, None)  # (ticks key, input volts) of the last conversion
 
     def inputs_changed(self) -> None:
         """The sources were told something (a trigger, a new waveform): frames made ahead from
         their old outputs are made again (those already sent were sampled before it)."""
         self._ahead, self._sampled = None, (None, None)
+
+    def triggered(self, fired_ns: int) -> None:
+        """The generators fired at host ``fired_ns``: stream time begins ``lead_in_s`` later."""
+        self.data_ns = fired_ns + round(self.lead_in_s * 1e9)
 
     @property
     def clock(self) -> float:
@@ -88,18 +109,57 @@ class AnalogPlate(EmulatedPlate):
 
     def execute(self, name: str, args: tuple) -> str | None:
         if name == "start":
-            self.t0_ns = time.monotonic_ns()
+            self.t0_ns, self.data_ns = time.monotonic_ns(), None
         return super().execute(name, args)
+
+    def _tick_ns(self, plate: int, ticks: np.ndarray) -> np.ndarray:
+        """Host ns of this plate's own ticks (its clock's error, a skew fault's on the right)."""
+        return self.t0_ns + ticks * (1e9 / (self.tick_rate_hz * self._clock(plate)))
+
+    def stream_seconds(self, plate: int, ticks: np.ndarray) -> np.ndarray:
+        if self.data_ns is None:  # not triggered: no stream time yet
+            return np.full(ticks.shape, -np.inf)
+        return (self._tick_ns(plate, ticks) - self.data_ns) / 1e9
+
+    def _first_tick(self, plate: int) -> int:
+        """This plate's tick that reads stream sample 0 (the first at or after it leaves)."""
+        return math.ceil((self.data_ns - self.t0_ns) / 1e9 * self.tick_rate_hz * self._clock(plate))
+
+    def draw_index(self, plate: int, ticks: np.ndarray) -> np.ndarray:
+        """Stream samples from the trigger on, as on a plate streaming the scenario itself; the
+        lead-in's ticks (and all before the trigger) draw from a range of their own."""
+        lead_in = LEAD_IN_DRAWS + ticks
+        if self.data_ns is None:
+            return lead_in
+        index = ticks - self._first_tick(plate)
+        return np.where(index >= 0, index, lead_in)
+
+    def fault_windows(self, kind: str) -> list[tuple[int, float]]:
+        """(left tick, seconds) of each stall or disconnect; none before the trigger."""
+        if self.data_ns is None:
+            return []
+        return [(math.ceil(((self.data_ns - self.t0_ns) / 1e9 + f["at"]) * self.tick_rate_hz),
+                 f["for"]) for f in self.faults if f.kind == kind]
+
+    def _held(self, plate: int, at: float) -> np.ndarray:
+        ns = np.array([self.data_ns + at * 1e9])
+        return self.inputs(ns)[0, plate * protocol.CELLS:(plate + 1) * protocol.CELLS] \
+            / self.front.volts_per_newton
 
     def _counts(self, plate: int, ticks: np.ndarray) -> np.ndarray:
         """Sample the inputs at this clock's tick times, amplify, convert."""
         front = self.front
-        key = (self.t0_ns, int(ticks[0]) if ticks.size else 0, ticks.size)
+        key = (self.t0_ns, self._clock(plate), int(ticks[0]) if ticks.size else 0, ticks.size)
         if self._sampled[0] != key:  # both plates convert at the same ticks: sample once
-            t_ns = self.t0_ns + ticks * (1e9 / self.tick_rate_hz)
-            self._sampled = (key, self.inputs(t_ns))
+            self._sampled = (key, self.inputs(self._tick_ns(plate, ticks)))
         volts = self._sampled[1][:, plate * protocol.CELLS:(plate + 1) * protocol.CELLS]
-        volts = volts + self.rng.normal(0.0, front.noise_uv * 1e-6, volts.shape)
-        adc = volts * front.gain * (1 + front.gain_error) / front.vref_v
+        noise = self.rng.normal(0.0, front.noise_uv * 1e-6, volts.shape)
+        rail = np.zeros(volts.shape, dtype=bool)
+        if self.faults:  # a dead or stuck cell's channel reads one value: no noise on it
+            newtons, rail, frozen = self._content_faults(
+                plate, self.stream_seconds(plate, ticks), volts / front.volts_per_newton)
+            volts, noise = newtons * front.volts_per_newton, np.where(frozen, 0.0, noise)
+        adc = (volts + noise) * front.gain * (1 + front.gain_error) / front.vref_v
         counts = np.rint(adc * (protocol.ADC_FULL_SCALE + 1)) + self.zero_counts[plate]
+        counts[rail] = protocol.ADC_FULL_SCALE
         return np.clip(counts, -protocol.ADC_FULL_SCALE, protocol.ADC_FULL_SCALE).astype(np.int32)

@@ -143,14 +143,18 @@ class SerialFrontEnd:
             return
         if name == "start":
             self.t0 = time.monotonic_ns()
-            self.stalls = plate.fault_windows("stall")
-            self.disconnects = plate.fault_windows("disconnect")
+            self.arm_faults()
         elif name == "stop":
             self.outbox += protocol.STOPPED_LINE
             if "trailing" in plate.defects and was_streaming:  # the clock runs on a while
                 self.trailing_until = time.monotonic_ns() + int(TRAILING_S * 1e9)
             return
         self.outbox += ((reply if reply is not None else "OK") + "\n").encode()
+
+    def arm_faults(self) -> None:
+        """Take the plate's stall and disconnect windows (from a start on, in its ticks)."""
+        self.stalls = self.plate.fault_windows("stall")
+        self.disconnects = self.plate.fault_windows("disconnect")
 
     def _make_due(self, now: int) -> tuple[int, float] | None:
         """Make the ticks that are due; a disconnect fault reached is returned, not made."""

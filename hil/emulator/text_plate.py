@@ -99,7 +99,7 @@ class TextFrontEnd(SerialFrontEnd):
         elif name == "start":
             self._new_stream()
             self.t0 = time.monotonic_ns()
-            self.stalls = plate.fault_windows("stall")
+            self.arm_faults()
         elif name == "stop":
             self._announce()
 
