@@ -104,6 +104,21 @@ def test_movement_latency_runs_from_the_true_end_not_from_what_the_analysis_chos
     assert run.movement_s == pytest.approx([0.0161 + 0.0005 - 0.0101])
 
 
+def test_a_drop_jump_is_timed_from_the_end_of_the_standing_it_is_weighed_on():
+    """Its body weight needs the standing after the landing (up to 3.3 s of it): the movement
+    ends there, or where the recording does, not at the landing."""
+    plan = TrialPlan(0, "dj", 0, 70.0, 1000.0)
+    long = stream.TrialRun(plan, _truth(events={"landing_s": 0.010}, test="dj"), 0, Recorder(),
+                           4000, 2, fed=4000)
+    short = stream.TrialRun(plan, _truth(events={"landing_s": 0.010}, test="dj"), 4000, Recorder(),
+                            2000, 2, fed=2000)
+    long.results.append((_result({"rsi": 1.2}, needed=3.309), 3_400_000_000))
+    short.results.append((_result({"rsi": 1.2}, needed=None), 6_100_000_000))
+    score.attach_latencies([long, short], _timing(count=6000, first=0), counter0=0, rate_hz=1000.0)
+    assert long.movement_s == pytest.approx([3.4 - 0.1 * 3.310])  # landing + 3.3 s: sample 3310
+    assert short.movement_s == pytest.approx([6.1 - 0.1 * 5.999])  # the recording's last sample
+
+
 def test_running_steps_are_timed_from_their_true_takeoff_and_the_session_apart():
     steps = [{"touchdown_s": 0.010, "takeoff_s": 0.050, "contact_time_s": 0.040},
              {"touchdown_s": 0.090, "takeoff_s": 0.130, "contact_time_s": 0.040}]

@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from hil import report, spec
+from hil.analysis import dj
 from hil.analysis.result import Issue, Result
 from hil.bench.record import Counts, LatencyFigure, LatencySummary, TrialRecord
 from hil.bench.stream import TrialRun, write_times
@@ -30,6 +31,10 @@ LOST = ("gap", "disconnect", "saturation")
 # each step's takeoff; the whole-session result rests on the recording's end and has none)
 MOVEMENT_END = {"cmj": "landing_s", "sj": "landing_s", "dj": "landing_s",
                 "hops": "final_landing_s", "iso": "relax_s"}
+# a drop jump's body weight is the stillest 1 s of the standing after its landing (METRICS), which
+# the analysis searches up to WEIGH_AFTER_S[1] past it: the movement it reports ends there, or
+# where the standing (the recording) does; "before the athlete steps back" then holds as for a cmj
+STANCE_AFTER_S = {"dj": dj.WEIGH_AFTER_S[1]}
 SESSION_TESTS = ("run",)  # their whole result summarises a session (timed apart); steps come live
 STEP_MATCH_S = 0.02  # a step result is the true step whose takeoff lies this close to its own
 # checked per step against the true step; a step's contact time is reported, and scored as the
@@ -65,7 +70,7 @@ def attach_latencies(runs: list[TrialRun], timing: np.ndarray | Path | None, cou
       on where the trial ends, None or past the last sample, needed the trial's last sample);
       a whole-session summary (SESSION_TESTS) goes to ``session_s`` instead;
     - movement: from the first sample at or after the movement's end in the truth (the landing,
-      the release, a step's takeoff), where the result reports a movement."""
+      the release, a step's takeoff, a drop jump's standing), where the result reports a movement."""
     timed = []  # (run, emitted ns, which list, stream sample index)
     for run in runs:
         last = run.samples - 1
@@ -95,7 +100,8 @@ def movement_end_s(truth: Truth, result: Result, rate_hz: float) -> float | None
         step = true_step(truth, result, rate_hz)
         return None if step is None else float(step["takeoff_s"])
     name = MOVEMENT_END.get(truth.test)
-    return None if name is None else truth.events.get(name)
+    end = None if name is None else truth.events.get(name)
+    return None if end is None else end + STANCE_AFTER_S.get(truth.test, 0.0)
 
 
 def true_step(truth: Truth, result: Result, rate_hz: float) -> dict | None:
