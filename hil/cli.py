@@ -353,6 +353,9 @@ def _add_replay(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--timing-log", metavar="FILE",
                         help="for a plate you started yourself (forcebench emulate --timing-log): "
                              "its write times, so that latency can be measured")
+    parser.add_argument("--no-plots", dest="plots", action="store_false",
+                        help="draw no PNG plots: report.json and report.xml only (a few seconds "
+                             "less per replay, e.g. in CI)")
     parser.add_argument("--playback", action="store_true",
                         help="upload the scenario to the plate with the protocol's playback command "
                              "(PLAY / TRAC:DATA) before each stream, for firmware that implements it")
@@ -381,7 +384,7 @@ def _run_replay(args: argparse.Namespace) -> int:
     if not 0 < args.clock_ppm_limit < 1e5:
         raise UsageError(f"--clock-ppm-limit must be between 0 and 100000, got {args.clock_ppm_limit:g}")
     settings = Settings(**plate, timing_log=Path(args.timing_log) if args.timing_log else None,
-                        playback=args.playback, stimulus=args.stimulus,
+                        playback=args.playback, stimulus=args.stimulus, plots=args.plots,
                         bridge=parse_bridge(args.bridge),
                         clock_ppm_limit=args.clock_ppm_limit)
     return run(args.scenario, args.report, settings, write_source_only=args.write_source)

@@ -33,14 +33,15 @@ class Trace:
 
 
 def write(directory: str | Path, record: Mapping[str, Any], traces: Sequence[Trace] = (),
-          latencies_s: Mapping[str, Sequence[float]] | None = None) -> list[Path]:
-    """Write the plots, report.json and report.xml into ``directory``; returns the files written.
-    ``latencies_s``: the values of each latency figure (by name), for its histogram.
+          latencies_s: Mapping[str, Sequence[float]] | None = None, plots: bool = True) -> list[Path]:
+    """Write the plots (unless ``plots`` is off), report.json and report.xml into ``directory``;
+    returns the files written. ``latencies_s``: the values of each latency figure (by name),
+    for its histogram.
 
     The JSON gets a ``plots`` entry: the PNG file names, or why none were drawn."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    skipped = plots_available()
+    skipped = plots_available() if plots else "plots not asked for (--no-plots)"
     pngs = [] if skipped else write_plots(directory, record, traces, latencies_s or {})
     record = {**record, "plots": {"files": [p.name for p in pngs], "skipped": skipped}}
     xml = write_junit(directory / "report.xml", record)

@@ -79,7 +79,7 @@ mass_kg = 80
     emulator = EmulatorProcess("serial", ["--fast"], 5.0)  # streams its built-in CMJ until told
     try:
         status = main(["replay", str(scenario), "--plate", emulator.address, "--playback",
-                       "--report", str(tmp_path / "out")])
+                       "--report", str(tmp_path / "out"), "--no-plots"])
     finally:
         emulator.close()
     out, err = capsys.readouterr()

@@ -38,8 +38,10 @@ def _scenario(tmp_path: Path, text: str, name: str = "scenario") -> Path:
     return path
 
 
-def _replay(capsys, *args):
-    status = main(["replay", *map(str, args)])
+def _replay(capsys, *args, plots=False):
+    """``forcebench replay``; without PNGs unless ``plots`` (drawing them is seconds of each
+    replay; the real-time replay below checks that a replay draws them)."""
+    status = main(["replay", *map(str, args), *([] if plots else ["--no-plots"])])
     out, err = capsys.readouterr()
     return status, out, err
 
@@ -56,9 +58,12 @@ def test_real_time_replay_over_the_pseudo_terminal(tmp_path, capsys):
     # a generous latency limit here: the 5 ms figure is asserted by the latency benchmark
     path = _scenario(tmp_path, ONE_CMJ.format(latency=100, count=1))
     started = time.monotonic()
-    status, out, err = _replay(capsys, path, "--report", tmp_path / "out")
+    status, out, err = _replay(capsys, path, "--report", tmp_path / "out", plots=True)
     elapsed = time.monotonic() - started
     record = _report(tmp_path / "out")
+    plots = {"trace-000-cmj.png", "latency-compute.png", "latency-movement.png", "latency-sample.png"}
+    assert set(record["plots"]["files"]) == plots and record["plots"]["skipped"] is None
+    assert all((tmp_path / "out" / name).read_bytes()[:4] == b"\x89PNG" for name in plots)
     assert status == 0, out + err
     assert "PASS" in out and "sample latency" in out
     (trial,) = record["trials"]
@@ -395,6 +400,7 @@ def test_without_report_each_run_gets_its_own_directory_and_latest_points_at_it(
     first, second = (Path(run) for run in runs)
     assert first != second and first.parent == second.parent == Path("reports/twice")
     assert (first / "raw.bin").exists() and (second / "raw.bin").exists()
+    assert not list(first.glob("*.png")) and "--no-plots" in _report(first)["plots"]["skipped"]
     assert (Path("reports/twice/latest")).resolve() == second.resolve()
     assert json.loads((Path("reports/twice/latest") / "report.json").read_text())["verdict"] == "pass"
 
@@ -403,7 +409,8 @@ def test_two_replays_into_one_folder_never_interleave(tmp_path):
     """Real processes: the second replay into the same folder, started while the first is
     streaming (in real time), is refused at once; the first finishes untouched."""
     path = _scenario(tmp_path, ONE_CMJ.format(latency=50, count=1))
-    command = [sys.executable, "-m", "hil.cli", "replay", str(path), "--report", str(tmp_path / "out")]
+    command = [sys.executable, "-m", "hil.cli", "replay", str(path), "--report", str(tmp_path / "out"),
+               "--no-plots"]
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30

@@ -256,7 +256,7 @@ def _replay(tmp_path, capsys, stimulus, *extra, scenario_text=ONE_CMJ):
     scenario.write_text(scenario_text)
     out_dir = tmp_path / stimulus.replace(":", "_").replace(",", "_")
     status = main(["replay", str(scenario), "--stimulus", stimulus, "--report", str(out_dir),
-                   *extra])
+                   "--no-plots", *extra])  # plots: tests/test_replay.py
     out, err = capsys.readouterr()
     return status, out, err, (json.loads((out_dir / "report.json").read_text())
                               if (out_dir / "report.json").exists() else None)

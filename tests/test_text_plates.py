@@ -148,7 +148,7 @@ rate = 0.002
 kind = "reorder"
 rate = 0.002
 """)
-    status = main(["replay", str(scenario), "--fast", "--report", str(tmp_path / "out")])
+    status = main(["replay", str(scenario), "--fast", "--report", str(tmp_path / "out"), "--no-plots"])
     out, err = capsys.readouterr()
     record = json.loads((tmp_path / "out" / "report.json").read_text())
     frames = record["frames"]

@@ -176,14 +176,14 @@ class ReplayRecord:
 
 def write(directory: Path, record: ReplayRecord,
           traces: Sequence[tuple[str, Callable[[], report.Trace]]],
-          latencies_s: Mapping[str, Sequence[float]]) -> list[Path]:
-    """report.json, report.xml and the plots worth drawing (the first trial of each test and
-    every failure; a histogram per latency figure). ``traces``: (label, what makes its trace),
-    so that only the traces plotted are read back."""
+          latencies_s: Mapping[str, Sequence[float]], plots: bool = True) -> list[Path]:
+    """report.json, report.xml and, unless ``plots`` is off, the plots worth drawing (the first
+    trial of each test and every failure; a histogram per latency figure). ``traces``: (label,
+    what makes its trace), so that only the traces plotted are read back."""
     plain = record.to_dict()
-    chosen = report.traces_to_plot(plain)
+    chosen = report.traces_to_plot(plain) if plots else []
     plotted = [make() for label in chosen for name, make in traces if name == label]
-    return report.write(directory, plain, plotted, latencies_s)
+    return report.write(directory, plain, plotted, latencies_s, plots=plots)
 
 
 def summary(record: ReplayRecord, directory: Path, written: bool = True) -> str:

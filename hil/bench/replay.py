@@ -121,7 +121,7 @@ def _replay(scenario: Scenario, url: str, directory: Path, settings: Settings,
     try:
         record.write(directory, result, traces, {
             "compute": compute, "movement": movement, "session": session,
-            "sample": _sample_tally(outcomes).values()})
+            "sample": _sample_tally(outcomes).values()}, plots=settings.plots)
     except OSError as error:  # a full disk: no report, but the run and its verdict stand
         raise ReportNotWritten(result, f"the report could not be written to {directory}: "
                                        f"{error.strerror or error}") from error

@@ -22,6 +22,7 @@ class Settings:
     timeout_s: float = TIMEOUT_S
     timing_log: Path | None = None  # the timing log of an emulator you started yourself
     progress: bool = True
+    plots: bool = True  # draw the PNGs (off: report.json and report.xml only, say so in the JSON)
     calibration: Path | None = None  # a calibration file (or directory by serial) the driver applies
     playback: bool = False  # upload each segment with the protocol's playback command first
     stimulus: str | None = None  # waveform generators standing in for the cells (hil.bench.stimulus)
