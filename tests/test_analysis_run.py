@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import formula_traces as traces
-from hil.analysis import analyse
+from hil.analysis import analyse, events, run
+from sim.generate import simulate
 from spec_trials import simulated_and_analysed
 
 RELATIVE = {"peak_force_n": 0.02, "impact_peak_n": 0.02, "loading_rate_bw_s": 0.10,
@@ -85,3 +86,23 @@ def test_too_few_steps_and_no_flight_are_refused_or_reported():
 def test_simulated_running_meets_the_spec(seed):
     trial, result = simulated_and_analysed("run", seed)
     _check(result, trial.truth.metrics, trial.rate_hz, trial.truth.per_rep)
+
+
+def test_an_edge_fitted_with_others_is_fitted_as_alone(monkeypatch):
+    """power_law_edges fits rows of different widths in one call (events._SUM_BLOCK): each
+    row's foot must still be the one it gets on its own, bit for bit (streaming = batch)."""
+    calls = []
+
+    def recorded(x, edges, rate_hz):
+        calls.append((x, edges))
+        return events.power_law_edges(x, edges, rate_hz)
+
+    monkeypatch.setattr(run, "power_law_edges", recorded)
+    rate = 4000.0  # the widest rows (the fit reaches 4·EDGE_MAX_S)
+    analyse(simulate("run", rate_hz=rate, plates=2, seed=3, duration_s=2.0).force, rate, "run")
+    assert calls and max(edges.shape[0] for _, edges in calls) > 4
+    for x, edges in calls:
+        together = events.power_law_edges(x, edges, rate)
+        alone = np.concatenate([events.power_law_edges(x, edges[i:i + 1], rate)
+                                for i in range(edges.shape[0])])
+        assert together.tobytes() == alone.tobytes()

@@ -10,6 +10,7 @@ import pytest
 
 from hil.block import reliability
 from hil.block.measure import SensorTester
+from hil.block.run import Load
 from hil.cli import main
 from sim import block
 from sim.block_scenario import load
@@ -149,8 +150,20 @@ def test_no_traces_block_writes_json_and_refuses_plate_options(tmp_path, capsys)
     first = data["athletes"][0]
     assert len(first["daily"]["load_au"]) == 7 * 16 + 1 and set(first["daily"]["capacity_bw"]) == {"left", "right"}
     assert all(w["decision"]["measured"] is None for w in first["weeks"])
+    maxima = [max(v for v in a["daily"]["acwr_ewma"] if v is not None) for a in data["athletes"]]
+    assert data["summary"]["max_acwr_ewma"] == {"median": float(np.median(maxima)), "max": max(maxima)}
     assert main(["block", str(BLOCKS / "cohort.toml"), "--no-traces", "--plate", "emulated"]) == 2
     assert main(["block", str(BLOCKS / "cohort.toml"), "--athletes", "0"]) == 2
+
+
+@pytest.mark.parametrize("maxima", [[1.2], [1.5, 1.2], [1.2, 1.3, 1.2, 1.9], [1.1, 1.1, 1.4], [0.9, 2.0, 1.0, 1.0]])
+def test_load_figures_count_the_maxima_and_give_their_exact_median(maxima):
+    figures = Load()
+    for i, top in enumerate(maxima):
+        figures.add({"injuries": i, "injured_days": 2 * i, "daily": {"acwr_ewma": [None, top / 2, top]}})
+    assert figures.max_acwr_ewma() == {"median": float(np.median(maxima)), "max": max(maxima)}
+    assert len(figures.maxima) == len(set(maxima))  # kept by value, not by athlete
+    assert (figures.injuries, figures.injured_days) == (sum(range(len(maxima))), 2 * sum(range(len(maxima))))
 
 
 def test_an_unknown_plate_url_gives_one_line_and_exit_2_without_a_half_written_file(tmp_path, capsys):

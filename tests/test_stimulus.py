@@ -9,6 +9,8 @@ import pytest
 import pyvisa
 import yaml
 
+from hil.acquire import Acquisition
+from hil.bench.stimulus import emulated_rig
 from hil.cli import main
 from hil.emulator import EmulatedPlate, builtin_source, parse_faults
 from hil.protocol import split_command
@@ -363,6 +365,29 @@ def test_the_emulated_front_end_injects_a_scenarios_faults_where_the_scenario_pu
     assert [g["start_s"] for g in inside] == pytest.approx(list(runs / 1000), abs=1e-9)
     assert status == 1 and record["reasons"] == [
         "nothing verified: 0 of 1 trials scored (1 flagged by acquisition, 0 failed)"], out + err
+
+
+def test_the_rigs_text_front_end_counts_its_line_faults_as_a_text_plate_does():
+    """Lines dropped, garbled and reordered by the rig's text front end (no stimulus needed:
+    they are drawn per line) arrive as the text driver counts them, exactly."""
+    plate_file = ROOT / "fixtures" / "plates" / "text-dual-ads1256.toml"
+    _, plate = emulated_rig("emulated-awg", 2, 1000.0, 5.0, f"emulated+text:{plate_file}",
+                            parse_faults(["drop:0.01", "corrupt:0.01", "reorder:0.01"]))
+    with plate:
+        plate.tare()
+        with Acquisition(plate) as acquisition:
+            plate.start()
+            rows = 0
+            for block in acquisition.blocks(timeout=2.0):
+                rows += block.force.shape[0]
+                if rows >= 1500:
+                    break
+            acquisition.stop()  # and the lines sent before the stop took effect
+        stats, injected = acquisition.stats, plate.injected
+    assert min(injected["dropped"], injected["garbled"], injected["reordered"]) > 0, injected
+    missing = injected["dropped"] + injected["garbled"] + injected["reordered"]
+    assert stats.lost == 2 * (missing - injected["unseen"]), (stats, injected)
+    assert stats.corrupt == injected["garbled"] and stats.late == 2 * injected["reordered"]
 
 
 @pytest.mark.parametrize("stimulus, plate, fault, message", [

@@ -24,6 +24,7 @@ EDGE_TOP = 0.10  # power-law edges are fitted from the edge threshold up to 10 %
 EDGE_MAX_S = 0.015  # ... and their foot lies at most this far beyond the first sample over threshold
 POWERS = np.linspace(1.0, 3.0, 21)  # edge shapes F ∝ |t − t0|^p: 1 a straight rise, 2 a tangent toe-off
 RING_LOW_N, RING_LOW_SPAN = 150.0, 3  # a blip under this peak, up to 3 bridges long, is ringing too
+_SUM_BLOCK = 128  # numpy's pairwise summation adds up to this many values in one block
 _CORE_TRIM_S = 0.010  # flight samples this close to an edge are left out of the level estimate ...
 _CORE_TRIM_FRACTION = 0.25  # ... or this share of the flight at each end: a plate rings below zero
 # for tens of ms after take-off (−76 N at 800 Hz), and its undershoot is not the unloaded level
@@ -128,9 +129,10 @@ def flight(total: np.ndarray, run_start: int, run_stop: int, rate_hz: float,
     else:
         # edges and ringing trimmed off, the mean is safe and steadier than a median; a run of
         # -inf samples alone has no level (NaN: no comparison with it holds)
-        level = float(core.mean()) if core.size else float("nan")
-        # SD from successive differences: blind to a slow drift of the zero
-        noise = float(np.sqrt(np.mean(np.square(np.diff(core))) / 2)) if core.size > 1 else 0.0
+        # (sums over sizes: np.mean's Python wrapper cost more than the sums, per flight)
+        level = float(core.sum() / core.size) if core.size else float("nan")
+        steps = core[1:] - core[:-1]  # SD from successive differences: blind to a slow drift of the zero
+        noise = math.sqrt(float((steps * steps).sum() / steps.size) / 2) if core.size > 1 else 0.0
     threshold = level + max(5.0 * noise, EDGE_FLOOR_N)
     run = total[run_start:run_stop]
     below = np.flatnonzero(run == 0.0 if zeroed else run < threshold)
@@ -192,8 +194,11 @@ def slow_tails(x: np.ndarray, rate: float, flights: list[Flight]) -> list[Flight
 
 def _zeroed(run: np.ndarray) -> bool:
     """True when ``run`` is a stretch of an export zeroed outside contact (see ZEROED_SHARE)."""
-    zeros = np.flatnonzero(run == 0.0)
-    if zeros.size < ZEROED_MIN or np.fmin.reduce(run) < 0.0:
+    exact = run == 0.0
+    if np.count_nonzero(exact) < ZEROED_MIN:  # most runs: no need to look further
+        return False
+    zeros = np.flatnonzero(exact)
+    if np.fmin.reduce(run) < 0.0:
         return False
     return zeros.size >= ZEROED_SHARE * (zeros[-1] - zeros[0] + 1)
 
@@ -313,10 +318,14 @@ def power_law_edges(x: np.ndarray, edges: np.ndarray, rate: float) -> np.ndarray
     cut = np.where(over.any(axis=1), over.argmax(axis=1), u.size)  # the fit stops at ``top``
     keep = inside & (seg >= low[:, None]) & (np.arange(u.size) < cut[:, None])
     # rows are fitted in groups of equal width, a power of two just over each row's own cut: a
-    # row's arithmetic then never depends on the other edges in the call (streaming = batch)
+    # row's arithmetic then never depends on the other edges in the call (streaming = batch).
+    # Up to _SUM_BLOCK wide they share one fit (one call, not one per width): numpy sums that
+    # many values in one block of eight running sums, where unkept columns add exact zeros
     width = np.minimum(2 ** np.ceil(np.log2(np.maximum(cut, 8))).astype(int), u.size)
+    small = width <= _SUM_BLOCK
+    width[small] = width[small].max(initial=0)
     foot = np.full(edges.shape[0], np.nan)
-    for w in np.unique(width):
+    for w in set(width.tolist()):
         rows = np.flatnonzero(width == w)
         foot[rows] = _fit_feet(seg[rows, :w], keep[rows, :w], u[:w], reach)
     return np.where(np.isfinite(foot), contact + direction * foot, fallback)
@@ -334,7 +343,7 @@ def _fit_feet(seg: np.ndarray, keep: np.ndarray, u: np.ndarray, reach: int) -> n
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         slope = (count[:, None] * suy - su[:, None] * sy) / (count * suu - su * su)[:, None]
         intercept = (sy - slope * su[:, None]) / count[:, None]
-        line = np.clip(intercept[..., None] + slope[..., None] * u, 1e-300, None)
+        line = np.maximum(intercept[..., None] + slope[..., None] * u, 1e-300)  # as clip, without its wrapper
         fitted = np.exp(np.log(line) * POWERS[None, :, None])  # exp·log: SIMD, twice as fast as **
         error = (((fitted - np.where(keep, seg, 0.0)[:, None, :]) ** 2) * weight[:, None, :]).sum(axis=2)
         best = np.argmin(np.where(np.isfinite(error), error, np.inf), axis=1)

@@ -7,6 +7,8 @@ contact and flight times carry no threshold bias.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from hil.analysis.bridge import bridged
@@ -39,8 +41,7 @@ def analyse(signal: Signal, options: Options) -> Partial:
     mass, mass_issue = _mass(signal, options, sequence[0])
     issues += [mass_issue] if mass_issue else []
     reps = []
-    for before, after in zip(sequence[:-1], sequence[1:]):
-        rep = _hop(signal, before, after, mass)
+    for (before, after), rep in zip(zip(sequence[:-1], sequence[1:]), _hops(signal, sequence, mass)):
         if rep is None:
             issues.append(Issue(signal.bad_code(before.start, after.stop), "a hop touches samples that cannot be trusted; "
                                 "left out", before.takeoff / rate, after.landing / rate))
@@ -121,43 +122,66 @@ def _mass(signal: Signal, options: Options, first: Flight) -> tuple[float | None
     return (weighing.body_weight_n - first.level) / G, issue
 
 
-def _hop(signal: Signal, before: Flight, after: Flight, mass: float | None) -> dict[str, float] | None:
-    """One hop: the contact between two flights and the flight that follows it."""
+def _hops(signal: Signal, sequence: list[Flight], mass: float | None) -> list[dict[str, float] | None]:
+    """Each hop of ``sequence``: the contact between two flights and the flight that follows it;
+    None for a hop on samples that cannot be trusted. The contacts are rows of one padded
+    array: numpy's per-call overhead, not the arithmetic, was most of a hop's cost."""
     rate = signal.rate_hz
-    if signal.any_bad(before.start, after.stop):
-        return None
-    first, last = before.first_contact, after.last_contact
-    level = 0.5 * (before.level + after.level)  # the unloaded plate's reading, taken as zero force
+    pairs = list(zip(sequence[:-1], sequence[1:]))
+    good = [not signal.any_bad(before.start, after.stop) for before, after in pairs]
+    kept = [pair for pair, ok in zip(pairs, good) if ok]
+    if not kept:
+        return [None] * len(pairs)
+    first = np.array([before.first_contact for before, _ in kept])
+    length = np.array([after.last_contact for _, after in kept]) - first + 1
+    inside = np.arange(length.max()) < length[:, None]  # padding past each contact's last sample
+    index = np.minimum(first[:, None] + np.arange(length.max()), signal.total.shape[0] - 1)
+    # the unloaded plate's reading, taken as zero force
+    level = np.array([0.5 * (before.level + after.level) for before, after in kept])
+    force = np.where(inside, signal.total[index] - level[:, None], 0.0)
+    peaks = np.where(inside, force, -np.inf).max(axis=1).tolist()
+    lowering = [0.0] * len(kept) if mass is None else _lowering(force, inside, first, kept, mass, rate)
+    plate_peaks = (np.where(inside[..., None], signal.force[index], -np.inf).max(axis=1).tolist()
+                   if signal.plates == 2 else [None] * len(kept))
+    reps = iter([_hop(before, after, rate, peak, lowered, plates) for (before, after), peak, lowered, plates
+                 in zip(kept, peaks, lowering, plate_peaks)])
+    return [next(reps) if ok else None for ok in good]
+
+
+def _hop(before: Flight, after: Flight, rate: float, peak: float, lowering: float,
+         plate_peaks: list[float] | None) -> dict[str, float] | None:
+    """One hop's values from its contact's peak force, centre-of-mass lowering (0: no mass)
+    and the two plates' peaks (None: one plate); None when one is not finite."""
     contact = (after.takeoff - before.landing) / rate  # contact_time_s: touchdown to takeoff
     flight_time = _duration(after) / rate  # flight_time_s: the flight that follows the contact
     height = G * flight_time**2 / 8  # jump_height_flight_m: g·t²/8 from the flight after the contact
-    force = signal.total[first:last + 1] - level
     rep = {"touchdown_s": before.landing / rate, "takeoff_s": after.takeoff / rate,
            "contact_time_s": contact, "flight_time_s": flight_time,
            "jump_height_flight_m": height,
            "rsi": height / contact,  # rsi: jump height from the following flight over contact time
-           "peak_force_n": float(force.max())}  # peak_force_n: highest force of the contact
-    if mass is not None:
-        lowering = _lowering(force, first, before, mass, rate)
-        if lowering > 0:
-            # vertical_stiffness_kn_m: peak force over peak centre-of-mass lowering in the contact
-            rep["vertical_stiffness_kn_m"] = rep["peak_force_n"] / lowering / 1000
-    if signal.plates == 2:
-        peaks = signal.force[first:last + 1].max(axis=0)
-        if peaks.max() > 0:
-            # peak_force_asym_pct: 100·(L − R)/max(L, R) of the two plates' peaks in the contact
-            rep["peak_force_asym_pct"] = asymmetry(*peaks)
-    return rep if all(np.isfinite(v) for v in rep.values()) else None
+           "peak_force_n": peak}  # peak_force_n: highest force of the contact
+    if lowering > 0:
+        # vertical_stiffness_kn_m: peak force over peak centre-of-mass lowering in the contact
+        rep["vertical_stiffness_kn_m"] = peak / lowering / 1000
+    if plate_peaks is not None and max(plate_peaks) > 0:
+        # peak_force_asym_pct: 100·(L − R)/max(L, R) of the two plates' peaks in the contact
+        rep["peak_force_asym_pct"] = asymmetry(*plate_peaks)
+    return rep if all(math.isfinite(v) for v in rep.values()) else None
 
 
-def _lowering(force: np.ndarray, first: int, before: Flight, mass: float, rate: float) -> float:
-    """Peak centre-of-mass lowering (m) in a contact, by integrating a = F/m − g twice from
-    touchdown, where the velocity is −g·t_flight/2 of the flight before (a symmetric flight)."""
-    touchdown = before.landing
-    times = np.concatenate(([touchdown], first + np.arange(force.size))) / rate
-    accel = np.concatenate(([-G], force / mass - G))  # force meets zero at touchdown
-    steps = np.diff(times)
-    velocity = -G * _duration(before) / rate / 2 + np.concatenate(
-        ([0.0], np.cumsum(0.5 * (accel[1:] + accel[:-1]) * steps)))
-    position = np.concatenate(([0.0], np.cumsum(0.5 * (velocity[1:] + velocity[:-1]) * steps)))
-    return float(-position.min())
+def _lowering(force: np.ndarray, inside: np.ndarray, first: np.ndarray,
+              pairs: list[tuple[Flight, Flight]], mass: float, rate: float) -> list[float]:
+    """Peak centre-of-mass lowering (m) in each contact (a row of ``force`` from sample ``first``,
+    ``inside`` it), by integrating a = F/m − g twice from touchdown, where the velocity is
+    −g·t_flight/2 of the flight before (a symmetric flight)."""
+    touchdown = np.array([before.landing for before, _ in pairs])
+    times = np.column_stack((touchdown, first[:, None] + np.arange(force.shape[1]))) / rate
+    accel = np.column_stack((np.full(len(pairs), -G), force / mass - G))  # force meets zero at touchdown
+    steps = np.diff(times, axis=1)
+    before_flight = np.array([_duration(before) for before, _ in pairs])
+    velocity = (-G * before_flight / rate / 2)[:, None] + np.column_stack(
+        (np.zeros(len(pairs)), np.cumsum(0.5 * (accel[:, 1:] + accel[:, :-1]) * steps, axis=1)))
+    position = np.column_stack((np.zeros(len(pairs)), np.cumsum(
+        0.5 * (velocity[:, 1:] + velocity[:, :-1]) * steps, axis=1)))
+    reached = np.column_stack((np.ones(len(pairs), dtype=bool), inside))  # touchdown, then the contact
+    return (-np.where(reached, position, np.inf).min(axis=1)).tolist()

@@ -325,6 +325,9 @@ def _flight_metrics(signal: Signal, fl: Flight, metrics: dict, issues: list) -> 
 
 def plate_levels(signal: Signal, fl: Flight) -> np.ndarray:
     """Each plate's unloaded level: its median over the flight's finite samples (NaN: none)."""
+    flight = signal.force[fl.start:fl.stop]
+    if np.isfinite(flight).all():  # as a rule: one call, not a masked copy per plate (10× the time)
+        return np.median(flight, axis=0)
     return np.array([np.median(column[np.isfinite(column)]) if np.isfinite(column).any()
                      else np.nan for column in signal.force[fl.start:fl.stop].T])
 

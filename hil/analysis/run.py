@@ -11,6 +11,8 @@ by the same contact code on the samples from the flight before the step.
 """
 from __future__ import annotations
 
+import math
+import statistics
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,8 +156,8 @@ def _timed(signal: Signal, channel: np.ndarray, plate: int, flights: list,
     (None: not enough flight to tell; the plate's typical level is used)."""
     rate, n = signal.rate_hz, channel.shape[0]
     known = [level for level in levels if level is not None]
-    typical = float(np.median(known)) if known else float(np.median([f.level for f in flights]))
-    noise_of = float(np.median([f.noise for f in flights]))
+    typical = _median(known) if known else _median([f.level for f in flights])
+    noise_of = _median([f.noise for f in flights])
     found, edges = [], []  # edges: (contact sample, level, direction, low, top, fallback)
     for k in range(len(flights) + 1):
         before = flights[k - 1] if k > 0 else None
@@ -188,6 +190,11 @@ def _timed(signal: Signal, channel: np.ndarray, plate: int, flights: list,
                                  signal.any_bad(*span), k - 1 if before is not None else None,
                                  k if after is not None else None))
     return contacts
+
+
+def _median(values: list[float]) -> float:
+    """np.median of a few floats without the tens of µs of its array machinery (NaN if one is)."""
+    return math.nan if any(math.isnan(v) for v in values) else float(statistics.median(values))
 
 
 def _stride_weight(signal: Signal, total: np.ndarray, touchdowns: np.ndarray,
@@ -294,7 +301,9 @@ class Steps:
         self.shortest = int(np.ceil(MIN_FLIGHT_S * rate_hz))
         self.window = [0] * plates  # per plate: where the flight before its next step begins
         self.started = [False] * plates  # that flight has been found (the recording may start mid-step)
-        self.sides: tuple[list[tuple[float, float]], ...] = ([], [])  # per foot: (contact time, peak)
+        # per foot: steps, Σ contact time, Σ peak force, summed in step order as np.mean(axis=0)
+        # of the rows would, without rebuilding an array of every step so far at each step
+        self.sums = ([0, 0.0, 0.0], [0, 0.0, 0.0])
 
     def feed(self, force: np.ndarray) -> list[Partial]:
         """The steps completed in ``force`` (every sample so far, (n, plates)), in time order."""
@@ -342,15 +351,16 @@ class Steps:
             rep.update(events)
             metrics = {name: rep[name] for name in STEP_VALUES if name in rep}
             if self.plates == 2:
-                self.sides[plate].append((rep["contact_time_s"], rep["peak_force_n"]))
+                side = self.sums[plate]
+                side[:] = side[0] + 1, side[1] + rep["contact_time_s"], side[2] + rep["peak_force_n"]
                 metrics.update(self._asymmetry())
             out.append(Partial(metrics=metrics, events=events, per_rep=(rep,), needed_until_s=needed))
         return out
 
     def _asymmetry(self) -> dict[str, float]:
         """contact_time_asym_pct and peak_force_asym_pct of the steps so far, once both feet ran."""
-        if not all(self.sides):
+        (left, left_contact, left_peak), (right, right_contact, right_peak) = self.sums
+        if not left or not right:
             return {}
-        left, right = (np.mean(side, axis=0) for side in self.sides)
-        return {"contact_time_asym_pct": asymmetry(left[0], right[0]),
-                "peak_force_asym_pct": asymmetry(left[1], right[1])}
+        return {"contact_time_asym_pct": asymmetry(left_contact / left, right_contact / right),
+                "peak_force_asym_pct": asymmetry(left_peak / left, right_peak / right)}

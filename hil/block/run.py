@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -72,6 +73,32 @@ class Agreement:
                 "disagreements_by_condition": dict(sorted(self.causes.items(), key=lambda kv: -kv[1]))}
 
 
+class Load:
+    """Injuries and each athlete's highest EWMA ACWR, counted as athletes stream past: the
+    maxima (four significant digits, as block.json has them) by value, so the median is exact
+    and the memory bounded by the values' range, not the number of athletes."""
+
+    def __init__(self) -> None:
+        self.injuries = self.injured_days = 0
+        self.maxima: Counter[float] = Counter()
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        self.injuries += record["injuries"]
+        self.injured_days += record["injured_days"]
+        ewma = [v for v in record["daily"]["acwr_ewma"] if v is not None]
+        if ewma:
+            self.maxima[max(ewma)] += 1
+
+    def max_acwr_ewma(self) -> dict[str, float] | None:
+        if not self.maxima:
+            return None
+        values = sorted(self.maxima)
+        ends = np.cumsum([self.maxima[v] for v in values])  # one past each value's last rank (from 0)
+        count = int(ends[-1])
+        lower, upper = (values[int(np.searchsorted(ends, rank, side="right"))] for rank in ((count - 1) // 2, count // 2))
+        return {"median": (lower + upper) / 2, "max": float(values[-1])}
+
+
 def scenario_dict(scenario: BlockScenario, settings: BlockSettings, athletes: int) -> dict[str, Any]:
     return {"name": scenario.name, "description": scenario.description.strip(), "source": scenario.source,
             "weeks": scenario.weeks, "seed": scenario.seed, "athletes": athletes,
@@ -114,8 +141,7 @@ def run(path: str | Path, out: str | Path | None, settings: BlockSettings) -> in
 def write_block(directory: Path, scenario: BlockScenario, settings: BlockSettings, athletes: int,
                 tester) -> dict[str, Any]:
     final, partial = directory / "block.json", directory / "block.json.partial"
-    agreement, timeline, first = Agreement(), [], None
-    spike = {"max_acwr_ewma": [], "injuries": 0, "injured_days": 0}
+    agreement, load_figures, timeline, first = Agreement(), Load(), [], None
     progress = Progress(athletes, f"block {scenario.name}") if settings.progress else None
     try:
         with open(partial, "w", encoding="utf-8") as stream:
@@ -128,13 +154,10 @@ def write_block(directory: Path, scenario: BlockScenario, settings: BlockSetting
                     timeline.append(record["weeks"])
                 if first is None:
                     first = record
-                ewma = [v for v in record["daily"]["acwr_ewma"] if v is not None]
-                spike["max_acwr_ewma"].append(max(ewma) if ewma else None)
-                spike["injuries"] += record["injuries"]
-                spike["injured_days"] += record["injured_days"]
+                load_figures.add(record)
             if progress:
                 progress.close(athletes)
-            summary = summarise(scenario, settings, athletes, agreement, spike, first, tester)
+            summary = summarise(scenario, settings, athletes, agreement, load_figures, first, tester)
             stream.write("\n],\n\"summary\": " + json.dumps(summary, allow_nan=False) + "}\n")
     except BaseException:  # interrupted or failed: no half-written file left behind
         partial.unlink(missing_ok=True)
@@ -144,13 +167,12 @@ def write_block(directory: Path, scenario: BlockScenario, settings: BlockSetting
     return summary
 
 
-def summarise(scenario, settings, athletes, agreement, spike, first, tester) -> dict[str, Any]:
-    ewma = [v for v in spike["max_acwr_ewma"] if v is not None]
+def summarise(scenario, settings, athletes, agreement, load_figures, first, tester) -> dict[str, Any]:
     out: dict[str, Any] = {
         "athletes": athletes, "weeks": scenario.weeks,
         "decision_agreement": agreement.to_dict(),
-        "injuries": spike["injuries"], "injured_days": spike["injured_days"],
-        "max_acwr_ewma": {"median": float(np.median(ewma)), "max": float(np.max(ewma))} if ewma else None,
+        "injuries": load_figures.injuries, "injured_days": load_figures.injured_days,
+        "max_acwr_ewma": load_figures.max_acwr_ewma(),
         "trials": getattr(tester, "trials", 0),
     }
     if first is not None:
