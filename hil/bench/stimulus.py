@@ -30,7 +30,7 @@ from hil.acquire import Acquisition
 from hil.analysis.result import Issue
 from hil.bench.plan import Segment
 from hil.bench.settings import BenchError, Settings
-from hil.bench.stream import Router, StreamOutcome, _frames, sample_latencies
+from hil.bench.stream import Router, StreamOutcome, _frames, heap_frozen, sample_latencies
 from hil.drivers.base import Plate
 from hil.emulator.faults import Fault, FaultError
 from hil.emulator.process import EmulatorProcess
@@ -171,7 +171,7 @@ def stream_stimulus(segment: Segment, settings: Settings, *, plates: int, direct
             generators.arm()
             plate.set_rate(segment.rate_hz)
             plate.tare()  # the generators idle at zero load
-            with Acquisition(plate, raw) as acquisition:
+            with Acquisition(plate, raw) as acquisition, heap_frozen():
                 outcome, alignment, trigger = _stream(
                     plate, acquisition, generators, stimulus, segment, settings, router, progress,
                     emulated)

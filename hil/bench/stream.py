@@ -261,7 +261,7 @@ def stream_segment(segment: Segment, url: str, settings: Settings, *, plates: in
         plate.set_rate(segment.rate_hz)
         if settings.playback:  # the plate streams the segment through its own processing
             plate.playback(segment.cells, segment.rate_hz)
-        with Acquisition(plate, paths["raw"]) as acquisition, _heap_frozen():
+        with Acquisition(plate, paths["raw"]) as acquisition, heap_frozen():
             plate.start()
             streaming = time.monotonic()
             counter0 = 0 if emulated else None  # the emulator counts from 0; others: first frame
@@ -334,7 +334,7 @@ def timing_chunks(timing: np.ndarray | Path | None) -> Iterator[np.ndarray]:
 
 
 @contextlib.contextmanager
-def _heap_frozen() -> Iterator[None]:
+def heap_frozen() -> Iterator[None]:
     """While streaming, the garbage collector walks only what the stream makes, not the whole
     heap before it (a test session's: a full collection of it paused results by ~50 ms)."""
     gc.freeze()
