@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hil.analysis.bridge import bridged
+
 from .bridge import MARKER_N, OVERSAMPLE, Stimulus, marker
 
 BASELINE_SAMPLES = 20  # the level before a marker, from this many samples where the search begins
@@ -34,7 +36,8 @@ def marker_centre(total: np.ndarray, height: float, search_from: int = 0) -> flo
     no complete marker is there yet. A lost sample (NaN) is bridged by its neighbours: on the
     marker's ramps and plateau that is its value, so a lost frame neither splits the marker nor
     leaves its edge unknown."""
-    level = _bridged(total[search_from:])
+    level = total[search_from:]
+    level = bridged(level, np.isnan(level))
     before = level[: max(1, min(level.size, BASELINE_SAMPLES))]
     baseline = float(np.nanmedian(before)) if np.isfinite(before).any() else 0.0
     above = np.nan_to_num(level - baseline, nan=0.0) > height / 2
@@ -50,15 +53,6 @@ def marker_centre(total: np.ndarray, height: float, search_from: int = 0) -> flo
     up = rise - 1 + (half - level[rise - 1]) / (level[rise] - level[rise - 1])
     down = fall - 1 + (level[fall - 1] - half) / (level[fall - 1] - level[fall])
     return search_from + (up + down) / 2
-
-
-def _bridged(level: np.ndarray) -> np.ndarray:
-    """NaN samples linearly interpolated from the finite ones around them (held at the ends)."""
-    lost = np.isnan(level)
-    if not lost.any() or lost.all():
-        return level
-    index = np.arange(level.size)
-    return np.where(lost, np.interp(index, index[~lost], level[~lost]), level)
 
 
 def template_centre(rate_hz: float) -> float:
